@@ -1,0 +1,90 @@
+import type { Resolver } from './ecr/resolver.ts';
+import type { FailureReason, Resolution } from './ecr/types.ts';
+import { parseImageReference } from './images/reference.ts';
+import type { ParseResult } from './images/types.ts';
+import { type Evaluation, evaluate, isExempt, needsEcrFacts, type PolicyConfig } from './policy/evaluate.ts';
+
+/** Everything known about one image reference, and the policy's verdict on it. */
+export interface ImageAssessment {
+  image: string;
+  parsed: ParseResult;
+  resolution: Resolution | null;
+  status: 'resolved' | 'unresolved' | 'skipped';
+  reason: FailureReason | null;
+  evaluation: Evaluation;
+}
+
+export interface AssessOptions {
+  namespace?: string | null;
+  /** Answer by then whatever ECR does; a lookup still running keeps filling the cache. */
+  deadlineMs?: number;
+  /** Resolve exempt images too (the inventory reports their facts even though no check applies). */
+  resolveExempt?: boolean;
+  /** Resolve even when no enabled check needs ECR facts (inventory, report, digest pinning). */
+  alwaysResolve?: boolean;
+}
+
+/**
+ * Parse → resolve → evaluate: the one path from an image string to a verdict, shared by `check`,
+ * `report`, the inventory and the webhook so they can never disagree about an image.
+ */
+export class Assessor {
+  readonly #resolver: Resolver;
+  readonly #policy: PolicyConfig;
+  readonly #now: () => number;
+  readonly #policyNeedsEcr: boolean;
+
+  constructor(resolver: Resolver, policy: PolicyConfig, now: () => number = Date.now) {
+    this.#resolver = resolver;
+    this.#policy = policy;
+    this.#now = now;
+    this.#policyNeedsEcr = needsEcrFacts(policy);
+  }
+
+  get policy(): PolicyConfig {
+    return this.#policy;
+  }
+
+  async assess(image: string, options: AssessOptions = {}): Promise<ImageAssessment> {
+    const parsed = parseImageReference(image);
+    const exempt = isExempt(this.#policy, { parsed, resolution: null }, options.namespace);
+    let resolution: Resolution | null = null;
+    const wanted = (options.alwaysResolve || this.#policyNeedsEcr) && (!exempt || options.resolveExempt);
+    if (parsed.ok && parsed.ref.ecr && wanted) {
+      const lookup = this.#resolver.resolveOne(parsed.ref);
+      resolution = options.deadlineMs === undefined ? await lookup : await withDeadline(lookup, options.deadlineMs);
+    }
+    return this.judge(image, parsed, resolution, options.namespace);
+  }
+
+  /** The verdict on facts already in hand (the inventory re-judges without asking ECR again). */
+  judge(image: string, parsed: ParseResult, resolution: Resolution | null, namespace?: string | null): ImageAssessment {
+    const evaluation = evaluate(this.#policy, { parsed, resolution }, { namespace: namespace ?? null, now: this.#now() });
+    let status: ImageAssessment['status'];
+    let reason: FailureReason | null = null;
+    if (!parsed.ok) {
+      status = 'unresolved';
+      reason = 'invalid_reference';
+    } else if (!resolution) {
+      status = 'skipped';
+    } else if (resolution.status === 'resolved') {
+      status = 'resolved';
+    } else {
+      status = 'unresolved';
+      reason = resolution.reason;
+    }
+    return { image, parsed, resolution, status, reason, evaluation };
+  }
+}
+
+/** The lookup's answer, or a timeout answer when it is not in by the deadline (the lookup goes on). */
+function withDeadline(lookup: Promise<Resolution>, deadlineMs: number): Promise<Resolution> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Resolution>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ status: 'unresolved', reason: 'timeout', message: `no answer from ECR within ${deadlineMs}ms` }),
+      deadlineMs,
+    );
+  });
+  return Promise.race([lookup, late]).finally(() => clearTimeout(timer));
+}

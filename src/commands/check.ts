@@ -1,0 +1,67 @@
+import type { ImageAssessment } from '../assessor.ts';
+import { assessmentToJson } from '../output/json.ts';
+import { findingsSummary, renderTable, shortDigest } from '../output/table.ts';
+import type { Core } from '../app.ts';
+
+export interface CheckOptions {
+  images: string[];
+  output: 'table' | 'json';
+}
+
+/**
+ * `ecr-warden check IMAGE...`: the policy on image references, without a cluster (a CI gate).
+ * Exit 1 when any image is denied after the policy mode is applied, else 0.
+ */
+export async function runCheck(core: Core, options: CheckOptions, out: NodeJS.WritableStream): Promise<number> {
+  const assessments = await Promise.all(options.images.map((image) => core.assessor.assess(image, { alwaysResolve: true })));
+  if (options.output === 'json') {
+    out.write(`${JSON.stringify(assessments.map(assessmentToJson), null, 2)}\n`);
+  } else {
+    out.write(`${renderAssessments(assessments)}\n`);
+  }
+  return assessments.some((a) => a.evaluation.verdict === 'deny') ? 1 : 0;
+}
+
+/** One row per image, its violations indented beneath it, so a failing image stands out at a glance. */
+export interface LeadingColumns {
+  header: string[];
+  cells(index: number): string[];
+}
+
+export function renderAssessments(assessments: readonly ImageAssessment[], leading?: LeadingColumns): string {
+  const header = [...(leading?.header ?? []), 'IMAGE', 'DIGEST', 'STATUS', 'SCAN', 'FINDINGS', 'PUSHED', 'VERDICT'];
+  const rows = assessments.map((a, i) => {
+    const j = assessmentToJson(a);
+    return [
+      ...(leading?.cells(i) ?? []),
+      a.image,
+      shortDigest(j.digest),
+      j.status === 'unresolved' ? `unresolved (${j.reason})` : j.status,
+      j.scan?.status ?? '-',
+      findingsSummary(j.scan?.findings),
+      j.pushedAt ? j.pushedAt.slice(0, 10) : '-',
+      j.verdict,
+    ];
+  });
+  const table = renderTable(header, rows).split('\n');
+  const lines = [table[0] ?? ''];
+  assessments.forEach((a, i) => {
+    lines.push(table[i + 1] ?? '');
+    for (const v of a.evaluation.violations) lines.push(`    ${v.action === 'deny' ? '✗' : '!'} ${v.check} (${v.action}): ${v.message}`);
+    if (a.status === 'unresolved' && a.resolution?.status === 'unresolved' && a.evaluation.violations.length === 0) {
+      lines.push(`    · ${a.resolution.message}`);
+    }
+  });
+  lines.push('', summaryLine(assessments));
+  return lines.join('\n');
+}
+
+/** `3 images: 1 allow, 1 warn, 1 deny` plus, in audit or warn mode, what enforce would deny. */
+export function summaryLine(assessments: readonly ImageAssessment[], noun = 'image'): string {
+  const count = (v: string) => assessments.filter((a) => a.evaluation.verdict === v).length;
+  const wouldDeny = assessments.filter((a) => a.evaluation.enforcedVerdict === 'deny' && a.evaluation.verdict !== 'deny').length;
+  const n = assessments.length;
+  let line = `${n} ${noun}${n === 1 ? '' : 's'}: ${count('allow')} allow, ${count('warn')} warn, ${count('deny')} deny`;
+  if (wouldDeny) line += ` (${wouldDeny} would be denied under policy.mode enforce)`;
+  return line;
+}

@@ -1,0 +1,83 @@
+import type { LogLevel } from '../log.ts';
+
+/** Durations are held as milliseconds after parsing (`5m` → 300000). */
+export type Millis = number;
+
+export type CheckAction = 'off' | 'warn' | 'deny';
+export type PolicyMode = 'audit' | 'warn' | 'enforce';
+export type Severity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFORMATIONAL' | 'UNDEFINED';
+export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'];
+
+export type WorkloadKind =
+  | 'Pod'
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'ReplicaSet'
+  | 'Job'
+  | 'CronJob'
+  | 'ReplicationController';
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
+  'Pod',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'Job',
+  'CronJob',
+  'ReplicationController',
+];
+
+export interface ChecksConfig {
+  nonEcr: { action: CheckAction };
+  allowedRegistries: { action: CheckAction; registries: string[] };
+  digestRequired: { action: CheckAction };
+  imageExists: { action: CheckAction };
+  archived: { action: CheckAction };
+  scanComplete: { action: CheckAction };
+  severity: { action: CheckAction; max: Partial<Record<Severity, number>> };
+  scanAge: { action: CheckAction; maxAge: Millis };
+  imageAge: { action: CheckAction; maxAge: Millis };
+}
+export type CheckName = keyof ChecksConfig;
+
+/** The whole configuration (SPEC section 2), after defaults and validation. Deeply frozen. */
+export interface Config {
+  logLevel: LogLevel;
+  namespaces: { include: string[]; exclude: string[] };
+  ecr: {
+    tagTTL: Millis;
+    detailTTL: Millis;
+    negativeTTL: Millis;
+    refreshInterval: Millis;
+    maxConcurrency: number;
+    maxAttempts: number;
+    assumeRoles: Record<string, string>;
+    resolveWith: 'DescribeImages' | 'BatchGetImage';
+    maxImageSeries: number;
+  };
+  inventory: { enabled: boolean; staleAfter: Millis };
+  kubernetes: { watchIdleTimeout: Millis };
+  metrics: { address: string; port: number };
+  leaderElection: { enabled: boolean; leaseName: string; namespace: string };
+  webhook: {
+    enabled: boolean;
+    address: string;
+    port: number;
+    certFile: string;
+    keyFile: string;
+    deadline: Millis;
+    kinds: WorkloadKind[];
+    pinDigests: boolean;
+  };
+  policy: {
+    mode: PolicyMode;
+    onError: 'allow' | 'deny';
+    exemptNamespaces: string[];
+    exemptImages: string[];
+    checks: ChecksConfig;
+  };
+}
+
+/** A partial config, as a file or a test may give it (durations may still be strings). */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | T[K] : T[K] };

@@ -1,0 +1,193 @@
+import type { CheckName, ChecksConfig, Severity } from '../config/types.ts';
+import { SEVERITIES } from '../config/types.ts';
+import { describeReason } from '../ecr/reasons.ts';
+import type { ImageFacts, Resolution } from '../ecr/types.ts';
+import type { ParseResult } from '../images/types.ts';
+
+/** What a check looks at: the reference as parsed and, for ECR images, what the resolver said. */
+export interface CheckSubject {
+  parsed: ParseResult;
+  /** null when ECR was not asked (a non-ECR image, or no check needs ECR facts). */
+  resolution: Resolution | null;
+}
+
+/**
+ * A check's answer: it passed; it failed, with a message giving the numbers; or the fact it needs is
+ * not known (ECR did not answer), which policy.onError decides.
+ */
+export type CheckOutcome = { result: 'pass' } | { result: 'fail'; message: string } | { result: 'unknown'; message: string };
+
+export interface Check<K extends CheckName = CheckName> {
+  name: K;
+  /** Whether the check needs facts from ECR (so a webhook whose ECR checks are all off never waits on ECR). */
+  needsEcr: boolean;
+  run(subject: CheckSubject, settings: ChecksConfig[K], now: number): CheckOutcome;
+}
+
+const DAY_MS = 86_400_000;
+const PASS: CheckOutcome = { result: 'pass' };
+const fail = (message: string): CheckOutcome => ({ result: 'fail', message });
+
+/** Facts of a resolved ECR image, or the outcome to return when there are none to judge. */
+function factsOf(subject: CheckSubject): ImageFacts | CheckOutcome {
+  if (!subject.parsed.ok || !subject.parsed.ref.ecr) return PASS; // not an ECR image: nothing to judge here
+  const r = subject.resolution;
+  if (!r) return PASS;
+  if (r.status === 'resolved') return r.facts;
+  // A missing image is the imageExists check's business; for the others it is simply nothing to judge.
+  if (r.reason === 'not_found' || r.reason === 'repository_not_found') return PASS;
+  return { result: 'unknown', message: `${describeReason(r.reason)}${r.message ? ` (${r.message})` : ''}` };
+}
+
+function isOutcome(x: ImageFacts | CheckOutcome): x is CheckOutcome {
+  return 'result' in x;
+}
+
+/** Whole days for ages over a day, else hours: ages are judged against limits given in days. */
+export function formatAge(ms: number): string {
+  if (ms >= DAY_MS) return `${Math.floor(ms / DAY_MS)}d`;
+  return `${Math.floor(ms / 3_600_000)}h`;
+}
+
+/** Images from anywhere but a private ECR registry (Docker Hub, public.ecr.aws, ghcr.io, …). */
+const nonEcr: Check<'nonEcr'> = {
+  name: 'nonEcr',
+  needsEcr: false,
+  run({ parsed }) {
+    if (!parsed.ok || parsed.ref.ecr) return PASS;
+    return fail(`not an Amazon ECR image (registry ${parsed.ref.registry})`);
+  },
+};
+
+/** Only the listed registries: 12-digit account IDs (any region) or registry hosts. */
+const allowedRegistries: Check<'allowedRegistries'> = {
+  name: 'allowedRegistries',
+  needsEcr: false,
+  run({ parsed }, settings) {
+    if (!parsed.ok) return PASS;
+    const { ref } = parsed;
+    const host = ref.registry.toLowerCase();
+    const allowed = settings.registries.some((entry) => {
+      const e = entry.toLowerCase();
+      return e === host || (ref.ecr !== null && e === ref.ecr.registryId);
+    });
+    if (allowed) return PASS;
+    const where = ref.ecr ? `${ref.ecr.registryId} (${ref.ecr.region})` : ref.registry;
+    return fail(`registry ${where} is not in allowedRegistries`);
+  },
+};
+
+/** Tags move; a digest names exactly one image. */
+const digestRequired: Check<'digestRequired'> = {
+  name: 'digestRequired',
+  needsEcr: false,
+  run({ parsed }) {
+    if (!parsed.ok || parsed.ref.digest) return PASS;
+    return fail('not pinned to a digest');
+  },
+};
+
+/** The reference must name something that can be pulled: valid, and present in ECR. */
+const imageExists: Check<'imageExists'> = {
+  name: 'imageExists',
+  needsEcr: true,
+  run({ parsed, resolution }) {
+    if (!parsed.ok) return fail(`invalid image reference: ${parsed.message}`);
+    if (!parsed.ref.ecr || !resolution || resolution.status === 'resolved') return PASS;
+    if (resolution.reason === 'not_found' || resolution.reason === 'repository_not_found') {
+      return fail(resolution.message);
+    }
+    return { result: 'unknown', message: `${describeReason(resolution.reason)} (${resolution.message})` };
+  },
+};
+
+/** Archived images cannot be pulled until restored; ACTIVATING ones are being restored. */
+const archived: Check<'archived'> = {
+  name: 'archived',
+  needsEcr: true,
+  run(subject) {
+    const facts = factsOf(subject);
+    if (isOutcome(facts)) return facts;
+    if (facts.imageStatus === 'ARCHIVED') return fail('image is archived');
+    if (facts.imageStatus === 'ACTIVATING') return fail('image is being restored from archive (ACTIVATING)');
+    return PASS;
+  },
+};
+
+/** Scan statuses under which findings are known: basic COMPLETE, enhanced ACTIVE (continuous scanning). */
+const COMPLETE_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
+
+const scanComplete: Check<'scanComplete'> = {
+  name: 'scanComplete',
+  needsEcr: true,
+  run(subject) {
+    const facts = factsOf(subject);
+    if (isOutcome(facts)) return facts;
+    if (!facts.scan) return { result: 'unknown', message: `scan status unknown (${describeReason(facts.scanError ?? 'error')})` };
+    if (COMPLETE_STATUSES.has(facts.scan.status)) return PASS;
+    if (facts.scan.status === 'NOT_SCANNED') return fail('image has not been scanned');
+    const why = facts.scan.description ? `: ${facts.scan.description}` : '';
+    return fail(`scan status ${facts.scan.status}${why}`);
+  },
+};
+
+/** Findings per severity against the configured maximum, e.g. `3 CRITICAL findings (max 0)`. */
+const severity: Check<'severity'> = {
+  name: 'severity',
+  needsEcr: true,
+  run(subject, settings) {
+    const facts = factsOf(subject);
+    if (isOutcome(facts)) return facts;
+    if (!facts.scan) return { result: 'unknown', message: `findings unknown (${describeReason(facts.scanError ?? 'error')})` };
+    const over: string[] = [];
+    for (const sev of SEVERITIES) {
+      const max = settings.max[sev as Severity];
+      if (max === undefined) continue;
+      const count = facts.scan.findings[sev] ?? 0;
+      if (count > max) over.push(`${count} ${sev} finding${count === 1 ? '' : 's'} (max ${max})`);
+    }
+    return over.length ? fail(over.join(', ')) : PASS;
+  },
+};
+
+/** A scan older than maxAge may miss vulnerabilities published since. */
+const scanAge: Check<'scanAge'> = {
+  name: 'scanAge',
+  needsEcr: true,
+  run(subject, settings, now) {
+    const facts = factsOf(subject);
+    if (isOutcome(facts)) return facts;
+    const completedAt = facts.scan?.completedAt;
+    if (!completedAt) return PASS; // no scan at all is scanComplete's business
+    const age = now - completedAt.getTime();
+    if (age <= settings.maxAge) return PASS;
+    return fail(`last scan ${formatAge(age)} ago (max ${formatAge(settings.maxAge)})`);
+  },
+};
+
+/** Images pushed long ago tend to carry old base layers. */
+const imageAge: Check<'imageAge'> = {
+  name: 'imageAge',
+  needsEcr: true,
+  run(subject, settings, now) {
+    const facts = factsOf(subject);
+    if (isOutcome(facts)) return facts;
+    if (!facts.pushedAt) return PASS;
+    const age = now - facts.pushedAt.getTime();
+    if (age <= settings.maxAge) return PASS;
+    return fail(`pushed ${formatAge(age)} ago (max ${formatAge(settings.maxAge)})`);
+  },
+};
+
+/** The chain, in the order messages are given. */
+export const CHECKS: readonly Check[] = [
+  nonEcr,
+  allowedRegistries,
+  digestRequired,
+  imageExists,
+  archived,
+  scanComplete,
+  severity,
+  scanAge,
+  imageAge,
+] as Check[];

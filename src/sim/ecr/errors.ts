@@ -1,0 +1,84 @@
+/**
+ * Errors the simulated endpoint answers with, worded as real ECR words them (messages quoted from
+ * service responses seen in the wild) so clients that log or match them behave as in production.
+ * Every ECR error is HTTP 400 except ServerException (500); the SDK reads the name from `__type`.
+ */
+export class EcrApiError extends Error {
+  readonly type: string;
+  readonly status: number;
+  constructor(type: string, message: string, status = 400) {
+    super(message);
+    this.name = 'EcrApiError';
+    this.type = type;
+    this.status = status;
+  }
+}
+
+/** How ECR prints an image ID inside messages: `{imageDigest:'null', imageTag:'v1'}`. */
+export function formatImageId(id: { imageDigest?: string | undefined; imageTag?: string | undefined }): string {
+  return `{imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'}`;
+}
+
+export function invalidParameter(field: string, constraint: string): EcrApiError {
+  return new EcrApiError(
+    'InvalidParameterException',
+    `Invalid parameter at '${field}' failed to satisfy constraint: '${constraint}'`,
+  );
+}
+
+export function serializationError(message: string): EcrApiError {
+  return new EcrApiError('SerializationException', message);
+}
+
+export function repositoryNotFound(repository: string, registryId: string): EcrApiError {
+  return new EcrApiError(
+    'RepositoryNotFoundException',
+    `The repository with name '${repository}' does not exist in the registry with id '${registryId}'`,
+  );
+}
+
+export function imageNotFound(
+  id: { imageDigest?: string | undefined; imageTag?: string | undefined },
+  repository: string,
+  registryId: string,
+): EcrApiError {
+  return new EcrApiError(
+    'ImageNotFoundException',
+    `The image with imageId ${formatImageId(id)} does not exist within the repository with name '${repository}' in the registry with id '${registryId}'`,
+  );
+}
+
+export function scanNotFound(
+  id: { imageDigest?: string | undefined; imageTag?: string | undefined },
+  repository: string,
+  registryId: string,
+): EcrApiError {
+  return new EcrApiError(
+    'ScanNotFoundException',
+    `Image scan does not exist for the image with '${formatImageId(id)}' in the repository with name '${repository}' in the registry with id '${registryId}'`,
+  );
+}
+
+/** IAM's wording; `resource` is the repository ARN (or `*` for a registry-wide listing). */
+export function accessDenied(callerArn: string, operation: string, resource: string): EcrApiError {
+  return new EcrApiError(
+    'AccessDeniedException',
+    `User: ${callerArn} is not authorized to perform: ecr:${operation} on resource: ${resource} because no resource-based policy allows the ecr:${operation} action`,
+  );
+}
+
+export function throttled(): EcrApiError {
+  return new EcrApiError('ThrottlingException', 'Rate exceeded');
+}
+
+export function serverError(status: number): EcrApiError {
+  return new EcrApiError('ServerException', 'We encountered an internal error. Please try again.', status);
+}
+
+export function unknownOperation(): EcrApiError {
+  return new EcrApiError('UnknownOperationException', 'Unknown operation');
+}
+
+export function missingAuthentication(): EcrApiError {
+  return new EcrApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+}

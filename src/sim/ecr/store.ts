@@ -1,0 +1,303 @@
+import {
+  artifactMediaTypeFor,
+  generateManifest,
+  MEDIA_TYPES,
+  mediaTypeOf,
+  sha256Digest,
+  sizeOfManifest,
+} from './manifest.ts';
+import type {
+  EcrScenario,
+  ImageRef,
+  ImageStatus,
+  ImageView,
+  RepositoryRef,
+  SimImage,
+  SimRegistry,
+  SimRepository,
+  SimScan,
+} from './types.ts';
+
+/** One stored image. `position` is its place in push order, which listings and page tokens follow. */
+export interface StoredImage {
+  readonly position: number;
+  readonly digest: string;
+  readonly manifest: string;
+  readonly mediaType: string;
+  readonly artifactMediaType: string | undefined;
+  readonly sizeBytes: number;
+  pushedAt: Date;
+  tags: string[];
+  lastRecordedPullTime: Date | undefined;
+  imageStatus: ImageStatus;
+  lastArchivedAt: Date | undefined;
+  lastActivatedAt: Date | undefined;
+  scan: SimScan | undefined;
+}
+
+export interface StoredRepository {
+  readonly name: string;
+  readonly registryId: string;
+  readonly region: string;
+  readonly createdAt: Date;
+  readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
+  accessDenied: boolean;
+  /** Push order; images are never removed, so a position stays valid across pages. */
+  readonly images: StoredImage[];
+  readonly byDigest: Map<string, StoredImage>;
+  readonly byTag: Map<string, StoredImage>;
+  /** How many images were ever pushed here: seeds generated manifests so each is unique. */
+  pushes: number;
+}
+
+export interface StoredRegistry {
+  readonly accountId: string;
+  readonly region: string;
+  accessDenied: boolean;
+  readonly repositories: Map<string, StoredRepository>;
+  /** Creation order, for DescribeRepositories listings. */
+  readonly order: StoredRepository[];
+}
+
+export const DEFAULT_CALLER_ACCOUNT = '123456789012';
+
+const ONE_MINUTE_MS = 60_000;
+
+function registryKey(accountId: string, region: string): string {
+  return `${accountId}/${region}`;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * Every registry, repository and image the endpoint serves, indexed so each lookup is a map access:
+ * registries by account and region, repositories by name, images by digest and by tag.
+ * A tag belongs to at most one image per repository; pushing or moving it takes it off the previous image.
+ */
+export class EcrStore {
+  readonly callerAccount: string;
+  readonly #registries = new Map<string, StoredRegistry>();
+  readonly #clock: () => Date;
+
+  constructor(scenario: EcrScenario, clock: () => Date) {
+    this.callerAccount = scenario.callerAccount ?? DEFAULT_CALLER_ACCOUNT;
+    this.#clock = clock;
+    for (const registry of scenario.registries) this.addRegistry(registry);
+  }
+
+  addRegistry(registry: SimRegistry): void {
+    const stored = this.#ensureRegistry(registry.accountId, registry.region);
+    if (registry.accessDenied) stored.accessDenied = true;
+    for (const repository of registry.repositories) {
+      this.addRepository({ registryId: registry.accountId, region: registry.region, repository: repository.name }, repository);
+    }
+  }
+
+  /** Creates the repository (and its registry) if needed, then pushes the given images in order. */
+  addRepository(ref: RepositoryRef, spec?: Partial<SimRepository>): StoredRepository {
+    const registry = this.#ensureRegistry(ref.registryId, ref.region);
+    let repository = registry.repositories.get(ref.repository);
+    if (!repository) {
+      repository = {
+        name: ref.repository,
+        registryId: ref.registryId,
+        region: ref.region,
+        createdAt: spec?.createdAt ?? this.#clock(),
+        imageTagMutability: spec?.imageTagMutability ?? 'MUTABLE',
+        accessDenied: false,
+        images: [],
+        byDigest: new Map(),
+        byTag: new Map(),
+        pushes: 0,
+      };
+      registry.repositories.set(ref.repository, repository);
+      registry.order.push(repository);
+    }
+    if (spec?.accessDenied) repository.accessDenied = true;
+    for (const image of spec?.images ?? []) this.#push(repository, image);
+    return repository;
+  }
+
+  registry(accountId: string, region: string): StoredRegistry | undefined {
+    return this.#registries.get(registryKey(accountId, region));
+  }
+
+  repository(ref: RepositoryRef): StoredRepository | undefined {
+    return this.registry(ref.registryId, ref.region)?.repositories.get(ref.repository);
+  }
+
+  /**
+   * Pushes an image as `docker push` would: a digest already stored gains the tags (and an archived
+   * image becomes active again, as a re-push restores it); every tag moves off the image that held it.
+   */
+  pushImage(ref: RepositoryRef, image: SimImage): ImageView {
+    const repository = this.addRepository(ref);
+    return this.#view(repository, this.#push(repository, image));
+  }
+
+  moveTag(ref: RepositoryRef, tag: string, digest: string): ImageView {
+    const repository = this.#requireRepository(ref);
+    const image = repository.byDigest.get(digest);
+    if (!image) throw new StoreError(`no image ${digest} in ${describeRef(ref)}`);
+    this.#assignTag(repository, image, tag);
+    return this.#view(repository, image);
+  }
+
+  /** Removes a tag; the image it pointed at stays, untagged if it was its only tag. */
+  untag(ref: RepositoryRef, tag: string): void {
+    const repository = this.#requireRepository(ref);
+    const image = repository.byTag.get(tag);
+    if (!image) throw new StoreError(`no tag ${tag} in ${describeRef(ref)}`);
+    repository.byTag.delete(tag);
+    image.tags = image.tags.filter((t) => t !== tag);
+  }
+
+  setScan(ref: ImageRef, scan: SimScan | undefined): void {
+    this.#requireImage(ref).image.scan = scan ? { ...scan } : undefined;
+  }
+
+  setImageStatus(ref: ImageRef, status: ImageStatus): void {
+    const { image } = this.#requireImage(ref);
+    if (status === image.imageStatus) return;
+    image.imageStatus = status;
+    if (status === 'ARCHIVED') image.lastArchivedAt = this.#clock();
+    else image.lastActivatedAt = this.#clock();
+  }
+
+  setPullTime(ref: ImageRef, at: Date | undefined): void {
+    this.#requireImage(ref).image.lastRecordedPullTime = at;
+  }
+
+  setAccessDenied(target: { registryId: string; region: string; repository?: string }, denied: boolean): void {
+    if (target.repository === undefined) {
+      this.#ensureRegistry(target.registryId, target.region).accessDenied = denied;
+      return;
+    }
+    this.addRepository({ registryId: target.registryId, region: target.region, repository: target.repository }).accessDenied =
+      denied;
+  }
+
+  image(ref: ImageRef): ImageView | undefined {
+    const repository = this.repository(ref);
+    if (!repository) return undefined;
+    const image = findImage(repository, ref);
+    return image ? this.#view(repository, image) : undefined;
+  }
+
+  #ensureRegistry(accountId: string, region: string): StoredRegistry {
+    const key = registryKey(accountId, region);
+    let registry = this.#registries.get(key);
+    if (!registry) {
+      registry = { accountId, region, accessDenied: false, repositories: new Map(), order: [] };
+      this.#registries.set(key, registry);
+    }
+    return registry;
+  }
+
+  #requireRepository(ref: RepositoryRef): StoredRepository {
+    const repository = this.repository(ref);
+    if (!repository) throw new StoreError(`no repository ${describeRef(ref)}`);
+    return repository;
+  }
+
+  #requireImage(ref: ImageRef): { repository: StoredRepository; image: StoredImage } {
+    const repository = this.#requireRepository(ref);
+    const image = findImage(repository, ref);
+    if (!image) throw new StoreError(`no image ${ref.digest ?? ref.tag ?? '(no tag or digest)'} in ${describeRef(ref)}`);
+    return { repository, image };
+  }
+
+  #push(repository: StoredRepository, spec: SimImage): StoredImage {
+    repository.pushes += 1;
+    const requestedType = spec.mediaType ?? (spec.manifest ? mediaTypeOf(spec.manifest) : MEDIA_TYPES.dockerV2);
+    const manifest =
+      spec.manifest ??
+      generateManifest(
+        `${repository.registryId}/${repository.region}/${repository.name}#${repository.pushes}`,
+        requestedType,
+        spec.sizeBytes,
+      );
+    const digest = sha256Digest(manifest);
+    let image = repository.byDigest.get(digest);
+    if (image) {
+      if (image.imageStatus !== 'ACTIVE') {
+        image.imageStatus = 'ACTIVE';
+        image.lastActivatedAt = this.#clock();
+      }
+    } else {
+      image = {
+        position: repository.images.length,
+        digest,
+        manifest,
+        mediaType: requestedType,
+        artifactMediaType: spec.artifactMediaType ?? artifactMediaTypeFor(requestedType),
+        sizeBytes: spec.sizeBytes ?? sizeOfManifest(manifest),
+        pushedAt: spec.pushedAt,
+        tags: [],
+        lastRecordedPullTime: spec.lastRecordedPullTime,
+        imageStatus: spec.imageStatus ?? 'ACTIVE',
+        lastArchivedAt: spec.lastArchivedAt ?? (spec.imageStatus === 'ARCHIVED' ? spec.pushedAt : undefined),
+        lastActivatedAt: spec.lastActivatedAt,
+        scan: spec.scan ? { ...spec.scan } : undefined,
+      };
+      repository.images.push(image);
+      repository.byDigest.set(digest, image);
+    }
+    for (const tag of spec.tags ?? []) this.#assignTag(repository, image, tag);
+    return image;
+  }
+
+  #assignTag(repository: StoredRepository, image: StoredImage, tag: string): void {
+    const previous = repository.byTag.get(tag);
+    if (previous === image) return;
+    if (previous) previous.tags = previous.tags.filter((t) => t !== tag);
+    repository.byTag.set(tag, image);
+    image.tags.push(tag);
+  }
+
+  #view(repository: StoredRepository, image: StoredImage): ImageView {
+    return {
+      registryId: repository.registryId,
+      region: repository.region,
+      repository: repository.name,
+      digest: image.digest,
+      tags: [...image.tags],
+      mediaType: image.mediaType,
+      sizeBytes: image.sizeBytes,
+      pushedAt: image.pushedAt,
+      lastRecordedPullTime: image.lastRecordedPullTime,
+      imageStatus: image.imageStatus,
+      lastArchivedAt: image.lastArchivedAt,
+      lastActivatedAt: image.lastActivatedAt,
+      scan: image.scan ? { ...image.scan } : undefined,
+      manifest: image.manifest,
+    };
+  }
+}
+
+/** The image a digest and/or tag names; with both, they must agree. */
+export function findImage(
+  repository: StoredRepository,
+  id: { digest?: string | undefined; tag?: string | undefined },
+): StoredImage | undefined {
+  if (id.digest !== undefined) {
+    const image = repository.byDigest.get(id.digest);
+    if (image && id.tag !== undefined && repository.byTag.get(id.tag) !== image) return undefined;
+    return image;
+  }
+  return id.tag !== undefined ? repository.byTag.get(id.tag) : undefined;
+}
+
+/** When a scan finished, if the scenario does not say: a minute after the push, as scan-on-push would. */
+export function scanCompletedAt(image: StoredImage, scan: SimScan): Date {
+  return scan.completedAt ?? new Date(image.pushedAt.getTime() + ONE_MINUTE_MS);
+}
+
+function describeRef(ref: RepositoryRef): string {
+  return `${ref.registryId}/${ref.region}/${ref.repository}`;
+}
