@@ -17,6 +17,8 @@ export interface EcrWiring {
   observer?: ResolverObserver;
   log: Logger;
   now?: () => number;
+  /** A silent ECR socket fails the attempt after this long (default 10 s; tests shorten it). */
+  requestTimeoutMs?: number;
 }
 
 export interface Core {
@@ -31,6 +33,7 @@ export function buildCore(config: Config, wiring: EcrWiring): Core {
     assumeRoles: config.ecr.assumeRoles,
     ...(wiring.endpoint ? { endpoint: wiring.endpoint } : {}),
     ...(wiring.credentials ? { credentials: wiring.credentials } : {}),
+    ...(wiring.requestTimeoutMs ? { requestTimeoutMs: wiring.requestTimeoutMs } : {}),
   });
   const resolver = new Resolver({
     ecr: config.ecr,

@@ -9,7 +9,7 @@ import type { Config, PolicyMode } from './config/types.ts';
 import { isWardenError, messageOf, UsageError } from './errors.ts';
 import { createLogger } from './log.ts';
 
-const VERSION = '0.1.0';
+import { VERSION } from './version.ts';
 
 const USAGE = `ecr-warden ${VERSION} — inventory, measure and police the Amazon ECR images your pods run
 

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.ts';
 import type { Millis } from './types.ts';
 import { quote } from './violation.ts';
 
@@ -79,7 +80,10 @@ export function parseDuration(text: string): Millis {
 }
 
 function nanosToMillis(nanos: bigint): Millis {
-  return Number(nanos / NANOS_PER_MILLI) + Number(nanos % NANOS_PER_MILLI) / 1e6;
+  if (nanos % NANOS_PER_MILLI === 0n) return Number(nanos / NANOS_PER_MILLI);
+  // One division of the whole count rounds once, so 7637us reads as 7.637, the same number as
+  // 7637 / 1000; adding a whole and a fractional part would round twice (7.6370000000000005).
+  return Number(nanos) / 1e6;
 }
 
 function millisToNanos(ms: Millis): bigint {
@@ -123,4 +127,16 @@ function withFraction(nanos: bigint, unitNanos: bigint, unit: string): string {
   const digits = String(unitNanos).length - 1;
   const fraction = String(part).padStart(digits, '0').replace(/0+$/, '');
   return `${whole}.${fraction}${unit}`;
+}
+
+/**
+ * A duration given on the command line (`--timeout 30s`): the same grammar as the file, with a
+ * UsageError that names the option, e.g. `--timeout: invalid duration "30"`.
+ */
+export function parseDurationOption(option: string, text: string): Millis {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`${option}: ${(err as Error).message}`);
+  }
 }

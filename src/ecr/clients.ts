@@ -75,6 +75,8 @@ export class EcrClients implements EcrClientSource {
       requestHandler: new NodeHttpHandler({
         connectionTimeout: o.connectionTimeoutMs ?? 3_000,
         requestTimeout: o.requestTimeoutMs ?? 10_000,
+        // Without this the handler only logs a warning and the request waits forever on a silent ECR.
+        throwOnRequestTimeout: true,
       }),
     });
   }

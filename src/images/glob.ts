@@ -24,7 +24,7 @@ const SLASH = 0x2f;
 const STAR = 0x2a;
 const QUESTION_MARK = 0x3f;
 
-const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
 
 /**
  * What is wrong with a glob, or null when it is usable. Refuses what could never match a reference
@@ -137,7 +137,10 @@ function run(program: Int32Array, input: string): boolean {
 /** Marks the state after each reached star: a star may match nothing. */
 function skipEmptyStars(program: Int32Array, states: Uint8Array): void {
   for (let state = 0; state < program.length; state++) {
-    if (states[state] === 1 && (program[state] === ANY_IN_SEGMENT || program[state] === ANY_ACROSS_SEGMENTS)) {
+    if (
+      states[state] === 1 &&
+      (program[state] === ANY_IN_SEGMENT || program[state] === ANY_ACROSS_SEGMENTS)
+    ) {
       states[state + 1] = 1;
     }
   }

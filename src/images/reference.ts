@@ -73,7 +73,7 @@ const DIGEST_HEX_LENGTH: ReadonlyMap<string, number> = new Map([
 const LOWER_HEX = /^[a-f0-9]+$/;
 
 const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
 
 /** Where an ECR private registry lives, read from its host. */
 export type EcrRegistryHost = Omit<EcrLocation, 'repository'>;
@@ -130,7 +130,9 @@ export function parseImageReference(input: string): ParseResult {
     return invalid(`invalid reference format: ${quote(input)} contains whitespace or a control character`);
   }
   if (URL_SCHEME.test(input)) {
-    return invalid(`invalid reference format: ${quote(input)} is a URL; a reference has no scheme (drop "…://")`);
+    return invalid(
+      `invalid reference format: ${quote(input)} is a URL; a reference has no scheme (drop "…://")`,
+    );
   }
   if (IMAGE_ID.test(input)) {
     return invalid(
@@ -225,7 +227,8 @@ export function isValidTag(tag: string): boolean {
  * of other than 12 digits and every other host are not ECR private registries.
  */
 export function parseEcrHost(registry: string): EcrRegistryHost | null {
-  if (typeof registry !== 'string' || registry.length > MAX_DNS_NAME_LENGTH + 1 + ECR_PORT.length) return null;
+  const longestEcrRegistry = MAX_DNS_NAME_LENGTH + 1 + ECR_PORT.length;
+  if (typeof registry !== 'string' || registry.length > longestEcrRegistry) return null;
   let host = registry.toLowerCase();
   const colon = host.lastIndexOf(':');
   if (colon !== -1) {
@@ -269,7 +272,11 @@ function splitDockerDomain(name: string): { domain: string; remainder: string } 
   } else if (maybeDomain === LEGACY_DEFAULT_DOMAIN) {
     domain = DEFAULT_DOMAIN;
     remainder = maybeRemainder;
-  } else if (maybeDomain.includes('.') || maybeDomain.includes(':') || maybeDomain.toLowerCase() !== maybeDomain) {
+  } else if (
+    maybeDomain.includes('.') ||
+    maybeDomain.includes(':') ||
+    maybeDomain.toLowerCase() !== maybeDomain
+  ) {
     // A dot or a colon (`example.com`, `host:5000`, `[::1]:5000`) or an uppercase letter (namespaces
     // are lowercase) makes the first element a registry host.
     domain = maybeDomain;
@@ -349,7 +356,9 @@ function matchReference(full: string): GrammarParts | string {
 /** What is wrong with a `/`-separated repository path, or null. */
 function pathProblem(path: string): string | null {
   for (const component of path.split('/')) {
-    if (component === '') return 'repository path has an empty component (a leading, doubled or trailing "/")';
+    if (component === '') {
+      return 'repository path has an empty component (a leading, doubled or trailing "/")';
+    }
     if (!PATH_COMPONENT.test(component)) {
       return `path component ${quote(component)} must be lowercase letters and digits joined by ".", "_", "__" or dashes`;
     }

@@ -1,5 +1,5 @@
 import type { CheckName, Config } from '../config/types.ts';
-import { matchesAnyImageGlob } from '../images/glob.ts';
+import { compileImageGlobs, type ImageGlob, matchesAnyImageGlob } from '../images/glob.ts';
 import { CHECKS, type CheckSubject } from './checks.ts';
 
 export type PolicyConfig = Config['policy'];
@@ -31,10 +31,22 @@ export function needsEcrFacts(policy: PolicyConfig): boolean {
   return CHECKS.some((check) => check.needsEcr && policy.checks[check.name].action !== 'off');
 }
 
+/** Compiled exemptImages per (frozen) policy object: compiled once, not on every evaluation. */
+const compiledGlobs = new WeakMap<PolicyConfig, ImageGlob[]>();
+
+function exemptGlobs(policy: PolicyConfig): ImageGlob[] {
+  let globs = compiledGlobs.get(policy);
+  if (!globs) {
+    globs = compileImageGlobs(policy.exemptImages);
+    compiledGlobs.set(policy, globs);
+  }
+  return globs;
+}
+
 /** Exempt images and namespaces skip every check. */
 export function isExempt(policy: PolicyConfig, subject: CheckSubject, namespace?: string | null): boolean {
   if (namespace && policy.exemptNamespaces.includes(namespace)) return true;
-  return subject.parsed.ok && policy.exemptImages.length > 0 && matchesAnyImageGlob(policy.exemptImages, subject.parsed.ref);
+  return subject.parsed.ok && policy.exemptImages.length > 0 && matchesAnyImageGlob(exemptGlobs(policy), subject.parsed.ref);
 }
 
 /**

@@ -15,7 +15,10 @@ export class EcrApiError extends Error {
 }
 
 /** How ECR prints an image ID inside messages: `{imageDigest:'null', imageTag:'v1'}`. */
-export function formatImageId(id: { imageDigest?: string | undefined; imageTag?: string | undefined }): string {
+export function formatImageId(id: {
+  imageDigest?: string | undefined;
+  imageTag?: string | undefined;
+}): string {
   return `{imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'}`;
 }
 
@@ -75,8 +78,12 @@ export function serverError(status: number): EcrApiError {
   return new EcrApiError('ServerException', 'We encountered an internal error. Please try again.', status);
 }
 
-export function unknownOperation(): EcrApiError {
-  return new EcrApiError('UnknownOperationException', 'Unknown operation');
+/** A target that is not an ECR operation, or an ECR operation this endpoint does not simulate. */
+export function unknownOperation(operation: string): EcrApiError {
+  const message = operation
+    ? `Operation ${operation} is not supported by this endpoint`
+    : 'Unknown operation';
+  return new EcrApiError('UnknownOperationException', message);
 }
 
 export function missingAuthentication(): EcrApiError {

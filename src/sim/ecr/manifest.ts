@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { seededHex, seededInt } from './seeded.ts';
 
 /** Manifest media types ECR stores (BatchGetImage's acceptedMediaTypes speak the same names). */
 export const MEDIA_TYPES = {
@@ -16,7 +16,7 @@ export function isIndexMediaType(mediaType: string): boolean {
 }
 
 export function sha256Digest(text: string): string {
-  return 'sha256:' + createHash('sha256').update(text).digest('hex');
+  return 'sha256:' + seededHex(text);
 }
 
 /** The config blob type that goes with a manifest type; ECR reports it as artifactMediaType. */
@@ -30,7 +30,12 @@ export function artifactMediaTypeFor(manifestMediaType: string): string | undefi
 export function mediaTypeOf(manifest: string): string {
   try {
     const parsed: unknown = JSON.parse(manifest);
-    if (parsed && typeof parsed === 'object' && 'mediaType' in parsed && typeof parsed.mediaType === 'string') {
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      'mediaType' in parsed &&
+      typeof parsed.mediaType === 'string'
+    ) {
       return parsed.mediaType;
     }
   } catch {
@@ -39,11 +44,14 @@ export function mediaTypeOf(manifest: string): string {
   return MEDIA_TYPES.dockerV2;
 }
 
-/** Deterministic pseudo-random digests and sizes derived from a seed, so generated images are stable. */
-function seeded(seed: string): { digest(label: string): string; size(label: string, min: number, span: number): number } {
+/** Digests and sizes derived from a seed, so a generated image is the same on every run. */
+function seeded(seed: string): {
+  digest(label: string): string;
+  size(label: string, min: number, span: number): number;
+} {
   return {
     digest: (label) => sha256Digest(`${seed}|${label}`),
-    size: (label, min, span) => min + (Number.parseInt(sha256Digest(`${seed}|size|${label}`).slice(7, 15), 16) % span),
+    size: (label, min, span) => min + seededInt(`${seed}|size|${label}`, span),
   };
 }
 
@@ -77,7 +85,9 @@ export function generateManifest(seed: string, mediaType: string, totalSize?: nu
     );
   }
   const oci = mediaType === MEDIA_TYPES.ociManifest;
-  const layerType = oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+  const layerType = oci
+    ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+    : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
   const layerCount = 2 + rnd.size('layers', 0, 3);
   // Config blobs run 1–9 KB; layers 0.5–40 MB compressed, unless a total size was asked for.
   const configSize = rnd.size('config', 1000, 8000);

@@ -15,10 +15,15 @@ export interface ImageIdentifier {
 
 // The model's constraints: registry IDs are 12 digits; repository names 2–256 characters of lower-case
 // path components; digests `algorithm:hex`; tags 1–300 characters.
-const REGISTRY_ID = /^[0-9]{12}$/;
-const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+export const REGISTRY_ID = /^[0-9]{12}$/;
+export const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const DIGEST_PATTERN = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
 const MAX_TAG_LENGTH = 300;
+
+/** Lists of image IDs carry 1–100 entries on every ECR operation that takes them. */
+export const MAX_IMAGE_IDS = 100;
+/** A paginated ECR operation called without maxResults answers up to 100 items, as documented. */
+export const DEFAULT_PAGE_SIZE = 100;
 
 export function parseBody(text: string): Body {
   if (text.trim() === '') return {};
@@ -62,12 +67,16 @@ export function optionalObject(body: Body, field: string): Body | undefined {
 export function optionalStringList(body: Body, field: string): string[] | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) typeError(field, 'a list of strings');
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    typeError(field, 'a list of strings');
+  }
   return value as string[];
 }
 
 export function readImageIdentifier(value: unknown, field: string): ImageIdentifier {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) typeError(field, 'an ImageIdentifier');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    typeError(field, 'an ImageIdentifier');
+  }
   const id = value as Body;
   return { imageDigest: optionalString(id, 'imageDigest'), imageTag: optionalString(id, 'imageTag') };
 }
@@ -104,14 +113,20 @@ export function checkRepositoryName(name: string | undefined, field = 'repositor
 export function checkListLength(list: readonly unknown[] | undefined, field: string, max: number): void {
   if (list === undefined) return;
   if (list.length < 1) throw invalidParameter(field, 'Member must have length greater than or equal to 1');
-  if (list.length > max) throw invalidParameter(field, `Member must have length less than or equal to ${max}`);
+  if (list.length > max) {
+    throw invalidParameter(field, `Member must have length less than or equal to ${max}`);
+  }
 }
 
 /** maxResults is 1–1000 on every paginated ECR operation. */
 export function checkMaxResults(maxResults: number | undefined): void {
   if (maxResults === undefined) return;
-  if (maxResults < 1) throw invalidParameter('maxResults', 'Member must have value greater than or equal to 1');
-  if (maxResults > 1000) throw invalidParameter('maxResults', 'Member must have value less than or equal to 1000');
+  if (maxResults < 1) {
+    throw invalidParameter('maxResults', 'Member must have value greater than or equal to 1');
+  }
+  if (maxResults > 1000) {
+    throw invalidParameter('maxResults', 'Member must have value less than or equal to 1000');
+  }
 }
 
 /** Field checks for an image identifier used to look an image up (DescribeImages, scan findings). */

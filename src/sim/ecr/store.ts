@@ -6,6 +6,7 @@ import {
   sha256Digest,
   sizeOfManifest,
 } from './manifest.ts';
+import { REGISTRY_ID, REPOSITORY_NAME } from './params.ts';
 import type {
   EcrScenario,
   ImageRef,
@@ -18,9 +19,8 @@ import type {
   SimScan,
 } from './types.ts';
 
-/** One stored image. `position` is its place in push order, which listings and page tokens follow. */
+/** One stored image. */
 export interface StoredImage {
-  readonly position: number;
   readonly digest: string;
   readonly manifest: string;
   readonly mediaType: string;
@@ -41,8 +41,7 @@ export interface StoredRepository {
   readonly region: string;
   readonly createdAt: Date;
   readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
-  accessDenied: boolean;
-  /** Push order; images are never removed, so a position stays valid across pages. */
+  /** Push order; images are never removed, so an index here stays valid across pages. */
   readonly images: StoredImage[];
   readonly byDigest: Map<string, StoredImage>;
   readonly byTag: Map<string, StoredImage>;
@@ -53,7 +52,6 @@ export interface StoredRepository {
 export interface StoredRegistry {
   readonly accountId: string;
   readonly region: string;
-  accessDenied: boolean;
   readonly repositories: Map<string, StoredRepository>;
   /** Creation order, for DescribeRepositories listings. */
   readonly order: StoredRepository[];
@@ -65,6 +63,12 @@ const ONE_MINUTE_MS = 60_000;
 
 function registryKey(accountId: string, region: string): string {
   return `${accountId}/${region}`;
+}
+
+function denialKey(target: { registryId: string; region: string; repository?: string | undefined }): string {
+  return target.repository === undefined
+    ? registryKey(target.registryId, target.region)
+    : `${registryKey(target.registryId, target.region)}/${target.repository}`;
 }
 
 export class StoreError extends Error {
@@ -82,6 +86,8 @@ export class StoreError extends Error {
 export class EcrStore {
   readonly callerAccount: string;
   readonly #registries = new Map<string, StoredRegistry>();
+  /** Registries (`account/region`) and repositories (`account/region/name`) the caller may not read. */
+  readonly #denied = new Set<string>();
   readonly #clock: () => Date;
 
   constructor(scenario: EcrScenario, clock: () => Date) {
@@ -91,10 +97,15 @@ export class EcrStore {
   }
 
   addRegistry(registry: SimRegistry): void {
-    const stored = this.#ensureRegistry(registry.accountId, registry.region);
-    if (registry.accessDenied) stored.accessDenied = true;
+    this.#ensureRegistry(registry.accountId, registry.region);
+    if (registry.accessDenied) {
+      this.setAccessDenied({ registryId: registry.accountId, region: registry.region }, true);
+    }
     for (const repository of registry.repositories) {
-      this.addRepository({ registryId: registry.accountId, region: registry.region, repository: repository.name }, repository);
+      this.addRepository(
+        { registryId: registry.accountId, region: registry.region, repository: repository.name },
+        repository,
+      );
     }
   }
 
@@ -103,13 +114,15 @@ export class EcrStore {
     const registry = this.#ensureRegistry(ref.registryId, ref.region);
     let repository = registry.repositories.get(ref.repository);
     if (!repository) {
+      if (!REPOSITORY_NAME.test(ref.repository)) {
+        throw new StoreError(`repository name ${JSON.stringify(ref.repository)} is not one ECR accepts`);
+      }
       repository = {
         name: ref.repository,
         registryId: ref.registryId,
         region: ref.region,
         createdAt: spec?.createdAt ?? this.#clock(),
         imageTagMutability: spec?.imageTagMutability ?? 'MUTABLE',
-        accessDenied: false,
         images: [],
         byDigest: new Map(),
         byTag: new Map(),
@@ -118,7 +131,7 @@ export class EcrStore {
       registry.repositories.set(ref.repository, repository);
       registry.order.push(repository);
     }
-    if (spec?.accessDenied) repository.accessDenied = true;
+    if (spec?.accessDenied) this.setAccessDenied(ref, true);
     for (const image of spec?.images ?? []) this.#push(repository, image);
     return repository;
   }
@@ -173,13 +186,21 @@ export class EcrStore {
     this.#requireImage(ref).image.lastRecordedPullTime = at;
   }
 
-  setAccessDenied(target: { registryId: string; region: string; repository?: string }, denied: boolean): void {
-    if (target.repository === undefined) {
-      this.#ensureRegistry(target.registryId, target.region).accessDenied = denied;
-      return;
-    }
-    this.addRepository({ registryId: target.registryId, region: target.region, repository: target.repository }).accessDenied =
-      denied;
+  /** Denies (or allows again) every call on a registry, or on one repository, whether or not it exists. */
+  setAccessDenied(
+    target: { registryId: string; region: string; repository?: string },
+    denied: boolean,
+  ): void {
+    if (denied) this.#denied.add(denialKey(target));
+    else this.#denied.delete(denialKey(target));
+  }
+
+  /** Whether calls on this repository (or, without one, this registry) are denied. */
+  isDenied(registryId: string, region: string, repository?: string): boolean {
+    return (
+      this.#denied.has(registryKey(registryId, region)) ||
+      (repository !== undefined && this.#denied.has(denialKey({ registryId, region, repository })))
+    );
   }
 
   image(ref: ImageRef): ImageView | undefined {
@@ -193,7 +214,10 @@ export class EcrStore {
     const key = registryKey(accountId, region);
     let registry = this.#registries.get(key);
     if (!registry) {
-      registry = { accountId, region, accessDenied: false, repositories: new Map(), order: [] };
+      if (!REGISTRY_ID.test(accountId)) {
+        throw new StoreError(`registry ID ${JSON.stringify(accountId)} is not 12 digits`);
+      }
+      registry = { accountId, region, repositories: new Map(), order: [] };
       this.#registries.set(key, registry);
     }
     return registry;
@@ -208,13 +232,18 @@ export class EcrStore {
   #requireImage(ref: ImageRef): { repository: StoredRepository; image: StoredImage } {
     const repository = this.#requireRepository(ref);
     const image = findImage(repository, ref);
-    if (!image) throw new StoreError(`no image ${ref.digest ?? ref.tag ?? '(no tag or digest)'} in ${describeRef(ref)}`);
+    if (!image) {
+      throw new StoreError(
+        `no image ${ref.digest ?? ref.tag ?? '(no tag or digest)'} in ${describeRef(ref)}`,
+      );
+    }
     return { repository, image };
   }
 
   #push(repository: StoredRepository, spec: SimImage): StoredImage {
     repository.pushes += 1;
-    const requestedType = spec.mediaType ?? (spec.manifest ? mediaTypeOf(spec.manifest) : MEDIA_TYPES.dockerV2);
+    const requestedType =
+      spec.mediaType ?? (spec.manifest ? mediaTypeOf(spec.manifest) : MEDIA_TYPES.dockerV2);
     const manifest =
       spec.manifest ??
       generateManifest(
@@ -231,7 +260,6 @@ export class EcrStore {
       }
     } else {
       image = {
-        position: repository.images.length,
         digest,
         manifest,
         mediaType: requestedType,

@@ -30,7 +30,7 @@ export function openRepository(body: Body, ctx: OperationContext, operation: str
   const name = checkRepositoryName(optionalString(body, 'repositoryName'));
   const registry = ctx.store.registry(registryId, ctx.region);
   const repository = registry?.repositories.get(name);
-  if (registry?.accessDenied || repository?.accessDenied) {
+  if (ctx.store.isDenied(registryId, ctx.region, name)) {
     throw accessDenied(callerArn(ctx.store), operation, repositoryArn(ctx.region, registryId, name));
   }
   if (!repository) throw repositoryNotFound(name, registryId);

@@ -5,6 +5,8 @@ import {
   checkImageIdentifier,
   checkListLength,
   checkMaxResults,
+  DEFAULT_PAGE_SIZE,
+  MAX_IMAGE_IDS,
   optionalImageIds,
   optionalInteger,
   optionalObject,
@@ -13,10 +15,6 @@ import {
 import { findImage, type StoredImage, type StoredRepository } from '../store.ts';
 import { epochSeconds, type OperationContext, openRepository } from './context.ts';
 import { hasFindings, scanStatusOf, scanTimes, severityCounts } from './scan-view.ts';
-
-/** Without maxResults a listing returns up to 100 images, as documented. */
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_IMAGE_IDS = 100;
 
 const TAG_STATUSES = new Set(['TAGGED', 'UNTAGGED', 'ANY']);
 const IMAGE_STATUSES = new Set(['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY']);
@@ -35,7 +33,10 @@ function readFilter(body: Body): Filter {
     throw invalidParameter('filter.tagStatus', 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]');
   }
   if (!IMAGE_STATUSES.has(imageStatus)) {
-    throw invalidParameter('filter.imageStatus', 'Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]');
+    throw invalidParameter(
+      'filter.imageStatus',
+      'Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]',
+    );
   }
   return { tagStatus, imageStatus };
 }
@@ -126,7 +127,9 @@ export function describeImages(body: Body, ctx: OperationContext): unknown {
     maxResults ?? DEFAULT_PAGE_SIZE,
     (image) => statusMatches(image, filter.imageStatus) && tagMatches(image, filter.tagStatus),
   );
-  const response: Record<string, unknown> = { imageDetails: page.map((image) => imageDetail(repository, image)) };
+  const response: Record<string, unknown> = {
+    imageDetails: page.map((image) => imageDetail(repository, image)),
+  };
   if (next !== undefined) response.nextToken = encodePageToken(scope, next);
   return response;
 }

@@ -37,7 +37,10 @@ export function severityCounts(scan: SimScan): Record<string, number> {
   return counts;
 }
 
-export function scanTimes(image: StoredImage, scan: SimScan): { completedAt: number; sourceUpdatedAt: number } {
+export function scanTimes(
+  image: StoredImage,
+  scan: SimScan,
+): { completedAt: number; sourceUpdatedAt: number } {
   const completed = scanCompletedAt(image, scan);
   return {
     completedAt: epochSeconds(completed),

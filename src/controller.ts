@@ -1,0 +1,210 @@
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { startWebhookServer, type WebhookServer } from './admission/server.ts';
+import { buildCore, type Core } from './app.ts';
+import type { Config } from './config/types.ts';
+import { WardenError } from './errors.ts';
+import { Inventory } from './inventory/inventory.ts';
+import type { Backoff } from './kube/backoff.ts';
+import { LeaderElector } from './kube/leader.ts';
+import { PodWatcher } from './kube/pod-watcher.ts';
+import type { Logger } from './log.ts';
+import { WardenMetrics } from './metrics/registry.ts';
+import { type HealthServer, startHealthServer } from './metrics/server.ts';
+import { VERSION } from './version.ts';
+
+export interface ControllerDeps {
+  log: Logger;
+  /** Needed when the inventory or leader election is on. */
+  kubeConfig?: KubeConfig;
+  /** ECR endpoint override (demo, tests); users set AWS_ENDPOINT_URL_ECR. */
+  ecrEndpoint?: string;
+  ecrCredentials?: AwsCredentialIdentity;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+  /** Leader-election timings (tests shorten them). */
+  leaderTimings?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  watchBackoff?: () => Backoff;
+}
+
+export interface Controller {
+  core: Core;
+  metrics: WardenMetrics;
+  inventory: Inventory | null;
+  metricsUrl: string;
+  webhookUrl: string | null;
+  isLeader(): boolean;
+  notReadyReason(): string | null;
+  /** Resolves once the inventory has its first list in (immediately when it does not run here). */
+  whenInventorySynced(): Promise<void>;
+  /** SIGTERM: stop accepting, finish reviews in flight, release the lease, close. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `serve`: the inventory and its metrics (on the leader, or always with election off), the webhook
+ * (on every replica), and /metrics /healthz /readyz. Wiring only; each part owns its logic.
+ */
+export async function startController(config: Config, deps: ControllerDeps): Promise<Controller> {
+  const log = deps.log;
+  const metrics = new WardenMetrics({ version: VERSION });
+  const core = buildCore(config, {
+    log,
+    observer: metrics,
+    ...(deps.ecrEndpoint ? { endpoint: deps.ecrEndpoint } : {}),
+    ...(deps.ecrCredentials ? { credentials: deps.ecrCredentials } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+
+  let inventory: Inventory | null = null;
+  let watcher: PodWatcher | null = null;
+  let elector: LeaderElector | null = null;
+  let leading = false;
+  let syncedWaiters: (() => void)[] = [];
+
+  const kubeConfig = deps.kubeConfig;
+  if ((config.inventory.enabled || config.leaderElection.enabled) && !kubeConfig) {
+    throw new WardenError('ERR_KUBE_CONFIG', 'the inventory needs a Kubernetes connection');
+  }
+
+  if (config.inventory.enabled && kubeConfig) {
+    inventory = new Inventory({
+      config,
+      resolver: core.resolver,
+      assessor: core.assessor,
+      log,
+      ...(deps.now ? { now: deps.now } : {}),
+      onCounts: (pods, images) => {
+        metrics.podsTracked.set(pods);
+        metrics.imagesTracked.set(images);
+      },
+    });
+    metrics.attachImages(inventory, config.ecr.maxImageSeries);
+  }
+
+  const startInventory = () => {
+    if (!inventory || !kubeConfig || watcher) return;
+    leading = true;
+    metrics.setLeader(true);
+    watcher = new PodWatcher({
+      kubeConfig,
+      namespaces: config.namespaces.include,
+      idleTimeoutMs: config.kubernetes.watchIdleTimeout,
+      sink: inventory,
+      observer: metrics,
+      log,
+      ...(deps.watchBackoff ? { backoff: deps.watchBackoff } : {}),
+    });
+    watcher.start();
+    void watcher.whenSynced().then(() => {
+      for (const wake of syncedWaiters) wake();
+      syncedWaiters = [];
+    });
+    inventory.startRefresh();
+  };
+  const stopInventory = async () => {
+    leading = false;
+    metrics.setLeader(false);
+    inventory?.stopRefresh();
+    const w = watcher;
+    watcher = null;
+    await w?.stop();
+    // A follower exports no inventory: another replica's numbers are the truth now.
+    inventory?.replaceAll([], null);
+  };
+
+  if (config.leaderElection.enabled && kubeConfig) {
+    const env = deps.env ?? process.env;
+    const namespace = config.leaderElection.namespace || env.POD_NAMESPACE || '';
+    if (!namespace) {
+      throw new WardenError(
+        'ERR_CONFIG',
+        'leaderElection.namespace: empty and POD_NAMESPACE is not set (the chart sets it from the downward API)',
+      );
+    }
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace,
+      leaseName: config.leaderElection.leaseName,
+      identity: `${env.POD_NAME || hostname()}_${process.pid}`,
+      log,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.leaderTimings ?? {}),
+      onStartedLeading: startInventory,
+      onStoppedLeading: () => void stopInventory(),
+    });
+    elector.start();
+  } else {
+    startInventory();
+    // With election off this replica always runs the inventory (or there is none to run).
+    metrics.setLeader(true);
+    leading = true;
+  }
+
+  let webhook: WebhookServer | null = null;
+  if (config.webhook.enabled) {
+    webhook = await startWebhookServer({
+      config: config.webhook,
+      policy: config.policy,
+      assessor: core.assessor,
+      observer: metrics,
+      log,
+    });
+  }
+
+  const notReadyReason = (): string | null => {
+    if (webhook && !webhook.ready()) return 'webhook certificate not loaded';
+    if (inventory && leading && watcher && !watcher.synced) return 'first pod list not in yet';
+    return null;
+  };
+
+  let health: HealthServer;
+  try {
+    health = await startHealthServer({
+      address: config.metrics.address,
+      port: config.metrics.port,
+      metrics,
+      notReadyReason,
+      log,
+    });
+  } catch (err) {
+    await webhook?.close();
+    await elector?.stop();
+    await stopInventory();
+    core.clients.destroy();
+    throw err;
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    core,
+    metrics,
+    inventory,
+    metricsUrl: health.url,
+    webhookUrl: webhook ? `https://${hostFor(webhook.address.host)}:${webhook.address.port}` : null,
+    isLeader: () => leading,
+    notReadyReason,
+    whenInventorySynced: () =>
+      !inventory || !leading || watcher?.synced
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            syncedWaiters.push(resolve);
+          }),
+    stop: () => {
+      stopping ??= (async () => {
+        await webhook?.close();
+        await elector?.stop();
+        await stopInventory();
+        await health.close();
+        core.clients.destroy();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function hostFor(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,362 @@
+import type { Assessor, ImageAssessment } from '../assessor.ts';
+import type { Config } from '../config/types.ts';
+import type { Resolver } from '../ecr/resolver.ts';
+import type { Resolution } from '../ecr/types.ts';
+import { parseImageReference } from '../images/reference.ts';
+import type { ParseResult } from '../images/types.ts';
+import type { PodSink } from '../kube/pod-watcher.ts';
+import type { TrackedContainer, TrackedPod } from '../kube/trim.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import type { ImageSeriesRow, ImageSeriesSource, UnresolvedRow, ViolationRow } from '../metrics/images.ts';
+
+/** One distinct image reference in use, with the containers that use it counted, never listed. */
+interface ImageEntry {
+  image: string;
+  parsed: ParseResult;
+  containers: number;
+  /** Containers per running digest (null: not started yet or not comparable), for drift. */
+  running: Map<string | null, number>;
+  /** Containers per namespace, for the policy verdict, which depends on the namespace. */
+  namespaces: Map<string, number>;
+  resolution: Resolution | null;
+}
+
+/** One container of a tracked pod as `report` shows it (SPEC section 7's report element). */
+export interface ContainerRow {
+  namespace: string;
+  pod: string;
+  container: TrackedContainer;
+  assessment: ImageAssessment;
+  runningDigest: string | null;
+  drift: boolean;
+  stale: boolean;
+}
+
+export interface InventoryOptions {
+  config: Config;
+  resolver: Resolver;
+  assessor: Assessor;
+  log?: Logger;
+  now?: () => number;
+  /** Called when pod or image counts change (the pods_tracked / images_tracked gauges). */
+  onCounts?: (pods: number, images: number) => void;
+}
+
+/**
+ * The live inventory of SPEC section 5: every container of every tracked pod, aggregated per distinct
+ * image; each ECR image resolved through the shared resolver (new images at once, all of them every
+ * ecr.refreshInterval); drift, staleness and policy violations derived on demand. It is the pod
+ * watcher's sink and the per-image metrics' source.
+ */
+export class Inventory implements PodSink, ImageSeriesSource {
+  readonly #config: Config;
+  readonly #resolver: Resolver;
+  readonly #assessor: Assessor;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #onCounts: InventoryOptions['onCounts'];
+  readonly #pods = new Map<string, TrackedPod>();
+  readonly #images = new Map<string, ImageEntry>();
+  readonly #excluded: ReadonlySet<string>;
+  #version = 0;
+  #toResolve = new Set<ImageEntry>();
+  #resolveScheduled = false;
+  #pendingResolutions = new Set<Promise<void>>();
+  #refreshTimer: NodeJS.Timeout | null = null;
+  #violationsCache: { version: number; rows: ViolationRow[] } | null = null;
+
+  constructor(options: InventoryOptions) {
+    this.#config = options.config;
+    this.#resolver = options.resolver;
+    this.#assessor = options.assessor;
+    this.#log = (options.log ?? silentLogger).child({ component: 'inventory' });
+    this.#now = options.now ?? Date.now;
+    this.#onCounts = options.onCounts;
+    this.#excluded = new Set(options.config.namespaces.exclude);
+  }
+
+  get podCount(): number {
+    return this.#pods.size;
+  }
+
+  get imageCount(): number {
+    return this.#images.size;
+  }
+
+  version(): number {
+    return this.#version;
+  }
+
+  // ── PodSink ──────────────────────────────────────────────────────────────────────────────
+
+  replaceAll(pods: TrackedPod[], scope: string | null): void {
+    const seen = new Set<string>();
+    for (const pod of pods) {
+      if (!this.#inScope(pod.namespace)) continue;
+      const key = podKey(pod.namespace, pod.name);
+      seen.add(key);
+      this.#put(key, pod);
+    }
+    // A relist is the truth: whatever it no longer holds was deleted while we were not watching.
+    for (const [key, pod] of this.#pods) {
+      if (seen.has(key) || (scope !== null && pod.namespace !== scope)) continue;
+      this.#drop(key);
+    }
+    this.#changed();
+  }
+
+  upsert(pod: TrackedPod): void {
+    const key = podKey(pod.namespace, pod.name);
+    if (!this.#inScope(pod.namespace)) return;
+    if (this.#put(key, pod)) this.#changed();
+  }
+
+  remove(namespace: string, name: string): void {
+    if (this.#drop(podKey(namespace, name))) this.#changed();
+  }
+
+  // ── resolution ───────────────────────────────────────────────────────────────────────────
+
+  /** Resolves new images right away and every image each ecr.refreshInterval. */
+  startRefresh(): void {
+    this.stopRefresh();
+    this.#refreshTimer = setInterval(() => void this.refresh(), this.#config.ecr.refreshInterval);
+    this.#refreshTimer.unref();
+  }
+
+  stopRefresh(): void {
+    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
+    this.#refreshTimer = null;
+  }
+
+  /** Re-resolves every ECR image in use (answers still within their TTL come from the cache). */
+  async refresh(): Promise<void> {
+    for (const entry of this.#images.values()) this.#queueResolve(entry);
+    await this.settled();
+  }
+
+  /** Resolves once every lookup queued so far has answered. */
+  async settled(): Promise<void> {
+    while (this.#toResolve.size || this.#pendingResolutions.size) {
+      if (this.#toResolve.size) this.#flushResolves();
+      await Promise.all(this.#pendingResolutions);
+    }
+  }
+
+  #queueResolve(entry: ImageEntry): void {
+    if (!entry.parsed.ok || !entry.parsed.ref.ecr) return;
+    this.#toResolve.add(entry);
+    if (!this.#resolveScheduled) {
+      this.#resolveScheduled = true;
+      // Collect a whole list's worth of new images, then ask once: the resolver batches per repository.
+      setImmediate(() => this.#flushResolves());
+    }
+  }
+
+  #flushResolves(): void {
+    this.#resolveScheduled = false;
+    const batch = [...this.#toResolve];
+    this.#toResolve = new Set();
+    if (!batch.length) return;
+    const work = Promise.all(
+      batch.map(async (entry) => {
+        if (!entry.parsed.ok) return;
+        const resolution = await this.#resolver.resolveOne(entry.parsed.ref);
+        // The image may have left the inventory while ECR was answering.
+        if (this.#images.get(entry.image) !== entry) return;
+        if (!sameResolution(entry.resolution, resolution)) {
+          entry.resolution = resolution;
+          this.#changed();
+        }
+      }),
+    ).then(
+      () => undefined,
+      (err: unknown) => this.#log.error({ err }, 'resolution failed unexpectedly'),
+    );
+    this.#pendingResolutions.add(work);
+    void work.finally(() => this.#pendingResolutions.delete(work));
+  }
+
+  // ── bookkeeping ──────────────────────────────────────────────────────────────────────────
+
+  #inScope(namespace: string): boolean {
+    const include = this.#config.namespaces.include;
+    if (include.length && !include.includes(namespace)) return false;
+    return !this.#excluded.has(namespace);
+  }
+
+  /** Stores a pod; false when nothing the inventory counts changed (most pod updates are status noise). */
+  #put(key: string, pod: TrackedPod): boolean {
+    const old = this.#pods.get(key);
+    if (old && sameContainers(old, pod)) return false;
+    if (old) this.#account(old, -1);
+    this.#pods.set(key, pod);
+    this.#account(pod, +1);
+    return true;
+  }
+
+  #drop(key: string): boolean {
+    const old = this.#pods.get(key);
+    if (!old) return false;
+    this.#account(old, -1);
+    this.#pods.delete(key);
+    return true;
+  }
+
+  #account(pod: TrackedPod, delta: 1 | -1): void {
+    for (const c of pod.containers) {
+      let entry = this.#images.get(c.image);
+      if (!entry) {
+        if (delta < 0) continue;
+        entry = {
+          image: c.image,
+          parsed: parseImageReference(c.image),
+          containers: 0,
+          running: new Map(),
+          namespaces: new Map(),
+          resolution: null,
+        };
+        this.#images.set(c.image, entry);
+        this.#queueResolve(entry);
+      }
+      entry.containers += delta;
+      bump(entry.running, c.runningDigest, delta);
+      bump(entry.namespaces, pod.namespace, delta);
+      // The last container using an image is gone: so are its series.
+      if (entry.containers <= 0) this.#images.delete(c.image);
+    }
+  }
+
+  #changed(): void {
+    this.#version++;
+    this.#onCounts?.(this.#pods.size, this.#images.size);
+  }
+
+  // ── views ────────────────────────────────────────────────────────────────────────────────
+
+  #isStale(resolution: Resolution | null): boolean {
+    if (resolution?.status !== 'resolved') return false;
+    const pulled = resolution.facts.lastRecordedPullTime;
+    return pulled !== null && this.#now() - pulled.getTime() > this.#config.inventory.staleAfter;
+  }
+
+  *images(): Iterable<ImageSeriesRow> {
+    for (const entry of this.#images.values()) {
+      const r = entry.resolution;
+      if (r?.status !== 'resolved' || !entry.parsed.ok) continue;
+      let drifted = 0;
+      for (const [digest, count] of entry.running) if (digest !== null && digest !== r.facts.digest) drifted += count;
+      yield {
+        registryId: r.facts.registryId,
+        region: r.facts.region,
+        repository: r.facts.repository,
+        tag: entry.parsed.ref.tag ?? '',
+        facts: r.facts,
+        containers: entry.containers,
+        driftedContainers: drifted,
+        stale: this.#isStale(r),
+      };
+    }
+  }
+
+  *unresolved(): Iterable<UnresolvedRow> {
+    const counts = new Map<string, UnresolvedRow>();
+    for (const entry of this.#images.values()) {
+      let row: Omit<UnresolvedRow, 'images'> | null = null;
+      if (!entry.parsed.ok) row = { registryId: '', region: '', repository: '', reason: 'invalid_reference' };
+      else if (entry.resolution?.status === 'unresolved' && entry.parsed.ref.ecr) {
+        const { registryId, region, repository } = entry.parsed.ref.ecr;
+        row = { registryId, region, repository, reason: entry.resolution.reason };
+      }
+      if (!row) continue;
+      const key = `${row.registryId}|${row.region}|${row.repository}|${row.reason}`;
+      const existing = counts.get(key);
+      if (existing) existing.images++;
+      else counts.set(key, { ...row, images: 1 });
+    }
+    yield* counts.values();
+  }
+
+  violations(): Iterable<ViolationRow> {
+    if (this.#violationsCache?.version === this.#version) return this.#violationsCache.rows;
+    const counts = new Map<string, ViolationRow>();
+    for (const entry of this.#images.values()) {
+      for (const [namespace, containers] of entry.namespaces) {
+        if (containers <= 0) continue;
+        const { evaluation } = this.#assessor.judge(entry.image, entry.parsed, entry.resolution, namespace);
+        for (const v of evaluation.violations) {
+          const key = `${namespace}|${v.check}|${v.action}`;
+          const row = counts.get(key);
+          if (row) row.containers += containers;
+          else counts.set(key, { namespace, check: v.check, action: v.action, containers });
+        }
+      }
+    }
+    const rows = [...counts.values()];
+    this.#violationsCache = { version: this.#version, rows };
+    return rows;
+  }
+
+  /** Every container of every tracked pod, with its verdict, drift and staleness (for `report`). */
+  containers(namespace?: string | null): ContainerRow[] {
+    const rows: ContainerRow[] = [];
+    const pods = [...this.#pods.values()]
+      .filter((p) => !namespace || p.namespace === namespace)
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    for (const pod of pods) {
+      for (const c of pod.containers) {
+        const entry = this.#images.get(c.image);
+        const parsed = entry?.parsed ?? parseImageReference(c.image);
+        const resolution = entry?.resolution ?? null;
+        const assessment = this.#assessor.judge(c.image, parsed, resolution, pod.namespace);
+        const digest = resolution?.status === 'resolved' ? resolution.facts.digest : null;
+        rows.push({
+          namespace: pod.namespace,
+          pod: pod.name,
+          container: c,
+          assessment,
+          runningDigest: c.runningDigest,
+          drift: digest !== null && c.runningDigest !== null && c.runningDigest !== digest,
+          stale: this.#isStale(resolution),
+        });
+      }
+    }
+    return rows;
+  }
+}
+
+function podKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function bump<K>(map: Map<K, number>, key: K, delta: number): void {
+  const next = (map.get(key) ?? 0) + delta;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}
+
+function sameContainers(a: TrackedPod, b: TrackedPod): boolean {
+  if (a.containers.length !== b.containers.length) return false;
+  return a.containers.every((c, i) => {
+    const d = b.containers[i]!;
+    return c.name === d.name && c.kind === d.kind && c.image === d.image && c.runningDigest === d.runningDigest;
+  });
+}
+
+/** Same answer as before? Then nothing changes for metrics (a refresh of an unchanged image is quiet). */
+function sameResolution(a: Resolution | null, b: Resolution): boolean {
+  if (!a || a.status !== b.status) return false;
+  if (a.status === 'unresolved' || b.status === 'unresolved') {
+    return a.status === 'unresolved' && b.status === 'unresolved' && a.reason === b.reason;
+  }
+  const x = a.facts;
+  const y = b.facts;
+  return (
+    x.digest === y.digest &&
+    x.imageStatus === y.imageStatus &&
+    x.lastRecordedPullTime?.getTime() === y.lastRecordedPullTime?.getTime() &&
+    x.scan?.status === y.scan?.status &&
+    JSON.stringify(x.scan?.findings) === JSON.stringify(y.scan?.findings) &&
+    x.scanError === y.scanError
+  );
+}

@@ -1,0 +1,228 @@
+import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
+import { type Logger, silentLogger } from '../log.ts';
+import { Backoff } from './backoff.ts';
+import { StringPool, type TrackedPod, trimPod } from './trim.ts';
+
+/** Where the watcher delivers pods. `scope` is the namespace a list covered, or null for all. */
+export interface PodSink {
+  replaceAll(pods: TrackedPod[], scope: string | null): void;
+  upsert(pod: TrackedPod): void;
+  remove(namespace: string, name: string): void;
+}
+
+export interface WatchObserver {
+  watchRestart(reason: WatchRestartReason): void;
+}
+
+/**
+ * Why a watch was restarted: the server closed it (normal, e.g. timeoutSeconds), it failed, its
+ * resourceVersion was compacted away (410, so a relist follows), or it went silent past the watchdog.
+ * A failed list counts as `list_error`.
+ */
+export type WatchRestartReason = 'closed' | 'error' | 'gone' | 'idle' | 'list_error';
+
+export interface PodWatcherOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces to watch one by one; empty = one cluster-wide watch. */
+  namespaces: readonly string[];
+  /** A watch that delivers nothing, bookmarks included, this long is restarted. */
+  idleTimeoutMs: number;
+  sink: PodSink;
+  observer?: WatchObserver;
+  log?: Logger;
+  /** Pods per list page: large enough for few round trips, small enough to bound memory per page. */
+  pageSize?: number;
+  /** Builds each scope's backoff (tests pass short delays). */
+  backoff?: () => Backoff;
+}
+
+interface Scope {
+  namespace: string | null;
+  synced: boolean;
+  controller: AbortController | null;
+  backoff: Backoff;
+}
+
+/**
+ * Owns the pod list/watch loop instead of client-node's informer, which caches whole objects and has
+ * stalled silently or stormed on reconnect (client-node issues 795, 958, 1933, 2127, 3020):
+ * paginated list → watch from the list's resourceVersion with bookmarks → on a closed stream, watch
+ * again from the last resourceVersion seen → on 410 Gone, relist → on errors, back off with jitter →
+ * a watchdog (the stream's inactivity timer) restarts a watch that goes quiet. Pods are trimmed the
+ * moment they arrive.
+ */
+export class PodWatcher {
+  readonly #o: PodWatcherOptions;
+  readonly #api: CoreV1Api;
+  readonly #watch: Watch;
+  readonly #log: Logger;
+  readonly #pool = new StringPool();
+  readonly #scopes: Scope[];
+  readonly #synced: Promise<void>;
+  #resolveSynced!: () => void;
+  #stopped = false;
+  #loops: Promise<void>[] = [];
+
+  constructor(options: PodWatcherOptions) {
+    this.#o = options;
+    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#watch = new Watch(options.kubeConfig);
+    // client-node's Watch aborts a stream that delivers no data (bookmarks included) for
+    // requestTimeoutMs, 30 s by default: shorter than the apiserver's bookmark interval, so a quiet
+    // watch would be torn down twice a minute. The field is public at run time but typed private;
+    // setting it makes that inactivity timer our watchdog at kubernetes.watchIdleTimeout.
+    (this.#watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.idleTimeoutMs;
+    this.#log = (options.log ?? silentLogger).child({ component: 'pod-watch' });
+    const names = options.namespaces.length ? [...options.namespaces] : [null];
+    this.#scopes = names.map((namespace) => ({
+      namespace,
+      synced: false,
+      controller: null,
+      backoff: options.backoff?.() ?? new Backoff(),
+    }));
+    this.#synced = new Promise((resolve) => {
+      this.#resolveSynced = resolve;
+    });
+  }
+
+  /** True once every scope's first list is in. */
+  get synced(): boolean {
+    return this.#scopes.every((s) => s.synced);
+  }
+
+  whenSynced(): Promise<void> {
+    return this.#synced;
+  }
+
+  start(): void {
+    this.#loops = this.#scopes.map((scope) => this.#run(scope));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const scope of this.#scopes) {
+      scope.controller?.abort();
+      scope.backoff.cancel();
+    }
+    await Promise.allSettled(this.#loops);
+  }
+
+  /** Interned strings of pods long gone would otherwise pile up: the pool is renewed now and then. */
+  renewStringPool(): void {
+    this.#pool.clear();
+  }
+
+  async #run(scope: Scope): Promise<void> {
+    const { backoff } = scope;
+    let resourceVersion: string | null = null;
+    while (!this.#stopped) {
+      if (resourceVersion === null) {
+        try {
+          resourceVersion = await this.#list(scope);
+          backoff.reset();
+        } catch (err) {
+          if (this.#stopped) return;
+          this.#log.warn({ err, namespace: scope.namespace }, 'pod list failed; retrying');
+          this.#o.observer?.watchRestart('list_error');
+          await backoff.wait();
+          continue;
+        }
+      }
+      const ended = await this.#watchOnce(scope, resourceVersion);
+      if (this.#stopped) return;
+      resourceVersion = ended.reason === 'gone' ? null : ended.resourceVersion;
+      this.#o.observer?.watchRestart(ended.reason);
+      this.#log.debug({ namespace: scope.namespace, reason: ended.reason }, 'watch restarting');
+      if (ended.reason === 'error') await backoff.wait();
+      else if (ended.reason === 'closed' || ended.reason === 'idle') backoff.reset();
+    }
+  }
+
+  /** Lists every pod in the scope page by page; returns the list's resourceVersion. */
+  async #list(scope: Scope): Promise<string> {
+    const pods: TrackedPod[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    const limit = this.#o.pageSize ?? 500;
+    do {
+      const page = scope.namespace
+        ? await this.#api.listNamespacedPod({ namespace: scope.namespace, limit, _continue: cont })
+        : await this.#api.listPodForAllNamespaces({ limit, _continue: cont });
+      for (const item of page.items) {
+        const pod = trimPod(item, this.#pool);
+        if (pod) pods.push(pod);
+      }
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      cont = page.metadata?._continue || undefined;
+    } while (cont && !this.#stopped);
+    this.#o.sink.replaceAll(pods, scope.namespace);
+    this.#log.info({ namespace: scope.namespace, pods: pods.length, resourceVersion }, 'pods listed');
+    if (!scope.synced) {
+      scope.synced = true;
+      if (this.synced) this.#resolveSynced();
+    }
+    return resourceVersion;
+  }
+
+  /** One watch stream, from `resourceVersion` until it ends; says why it ended and where it got to. */
+  #watchOnce(scope: Scope, resourceVersion: string): Promise<{ reason: WatchRestartReason; resourceVersion: string }> {
+    const path = scope.namespace ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods` : '/api/v1/pods';
+    let latest = resourceVersion;
+    let verdict: WatchRestartReason | null = null;
+    return new Promise((resolve) => {
+      const finish = (reason: WatchRestartReason) => {
+        scope.controller = null;
+        resolve({ reason: verdict ?? reason, resourceVersion: latest });
+      };
+      const onEvent = (type: string, object: unknown) => {
+        const obj = object as { metadata?: { resourceVersion?: string; name?: string; namespace?: string }; code?: number };
+        switch (type) {
+          case 'ADDED':
+          case 'MODIFIED': {
+            const pod = trimPod(obj, this.#pool);
+            if (pod) this.#o.sink.upsert(pod);
+            break;
+          }
+          case 'DELETED':
+            if (obj.metadata?.namespace && obj.metadata.name) this.#o.sink.remove(obj.metadata.namespace, obj.metadata.name);
+            break;
+          case 'BOOKMARK':
+            break;
+          case 'ERROR':
+            // The apiserver reports a compacted resourceVersion on an open stream as an ERROR event.
+            verdict = obj.code === 410 ? 'gone' : 'error';
+            this.#log.info({ namespace: scope.namespace, status: obj }, 'watch error event');
+            scope.controller?.abort();
+            return;
+        }
+        const rv = obj.metadata?.resourceVersion;
+        if (rv) latest = rv;
+      };
+      const onDone = (err: unknown) => {
+        if (!err) return finish('closed');
+        const e = err as { statusCode?: number; name?: string };
+        if (e.statusCode === 410) return finish('gone');
+        if (e.name === 'TimeoutError') return finish('idle');
+        if (!verdict && !this.#stopped) this.#log.warn({ err, namespace: scope.namespace }, 'watch failed');
+        finish('error');
+      };
+      this.#watch
+        .watch(
+          path,
+          {
+            allowWatchBookmarks: true,
+            resourceVersion,
+            // Spread reconnects of many replicas over time, as client-go does (5–10 minutes).
+            timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+          },
+          onEvent,
+          onDone,
+        )
+        .then((controller) => {
+          scope.controller = controller;
+          if (this.#stopped) controller.abort();
+        })
+        .catch((err: unknown) => onDone(err ?? new Error('watch failed')));
+    });
+  }
+}

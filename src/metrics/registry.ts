@@ -1,0 +1,107 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FailureReason, ResolverObserver } from '../ecr/types.ts';
+import { METRICS } from './definitions.ts';
+import { ImageMetricsRenderer, type ImageSeriesSource } from './images.ts';
+
+const labelNames = (d: { labels: readonly string[] }) => [...d.labels];
+
+/** ECR calls take tens of milliseconds when healthy and seconds when throttled and retried. */
+const ECR_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Admission answers must come in milliseconds when warm and before the deadline (2 s default) always. */
+const ADMISSION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5];
+
+/**
+ * The process's own prom-client Registry (never the global one, so tests and embedders can hold
+ * several) plus the per-image series from the inventory. Implements the observer hooks the resolver,
+ * the webhook and the pod watch call, so those modules never import prom-client themselves.
+ */
+export class WardenMetrics implements ResolverObserver {
+  readonly registry = new Registry();
+  readonly #ecrRequests: Counter;
+  readonly #ecrDuration: Histogram;
+  readonly #cache: Counter;
+  readonly #reviews: Counter;
+  readonly #reviewDuration: Histogram;
+  readonly #watchRestarts: Counter;
+  readonly podsTracked: Gauge;
+  readonly imagesTracked: Gauge;
+  readonly #seriesDropped: Gauge;
+  readonly #leader: Gauge;
+  #images: ImageMetricsRenderer | null = null;
+
+  constructor(options: { version: string; defaultMetrics?: boolean }) {
+    const registers = [this.registry];
+    const counter = (d: (typeof METRICS)[keyof typeof METRICS]) =>
+      new Counter({ name: d.name, help: d.help, labelNames: labelNames(d), registers });
+    const gauge = (d: (typeof METRICS)[keyof typeof METRICS]) =>
+      new Gauge({ name: d.name, help: d.help, labelNames: labelNames(d), registers });
+    this.#ecrRequests = counter(METRICS.ecrRequests);
+    this.#ecrDuration = new Histogram({
+      name: METRICS.ecrRequestDuration.name,
+      help: METRICS.ecrRequestDuration.help,
+      labelNames: labelNames(METRICS.ecrRequestDuration),
+      buckets: ECR_BUCKETS,
+      registers,
+    });
+    this.#cache = counter(METRICS.cacheRequests);
+    this.#reviews = counter(METRICS.admissionReviews);
+    this.#reviewDuration = new Histogram({
+      name: METRICS.admissionDuration.name,
+      help: METRICS.admissionDuration.help,
+      labelNames: labelNames(METRICS.admissionDuration),
+      buckets: ADMISSION_BUCKETS,
+      registers,
+    });
+    this.podsTracked = gauge(METRICS.podsTracked);
+    this.imagesTracked = gauge(METRICS.imagesTracked);
+    this.#watchRestarts = counter(METRICS.watchRestarts);
+    this.#seriesDropped = gauge(METRICS.imageSeriesDropped);
+    this.#leader = gauge(METRICS.leader);
+    gauge(METRICS.buildInfo).set({ version: options.version }, 1);
+    // Known label values start at zero so rate() and absent() work before the first event.
+    for (const result of ['hit', 'miss', 'coalesced']) this.#cache.inc({ result }, 0);
+    this.#seriesDropped.set(0);
+    this.#leader.set(0);
+    this.podsTracked.set(0);
+    this.imagesTracked.set(0);
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Attaches the inventory's per-image series (bounded by ecr.maxImageSeries). */
+  attachImages(source: ImageSeriesSource, maxSeries: number): void {
+    this.#images = new ImageMetricsRenderer(source, maxSeries);
+  }
+
+  ecrRequest(operation: string, region: string, outcome: 'success' | FailureReason, seconds: number): void {
+    this.#ecrRequests.inc({ operation, region, outcome });
+    this.#ecrDuration.observe({ operation, region }, seconds);
+  }
+
+  cache(result: 'hit' | 'miss' | 'coalesced'): void {
+    this.#cache.inc({ result });
+  }
+
+  review(webhook: 'validate' | 'mutate', kind: string, decision: 'allowed' | 'warned' | 'denied' | 'error', seconds: number): void {
+    this.#reviews.inc({ webhook, kind, decision });
+    this.#reviewDuration.observe({ webhook }, seconds);
+  }
+
+  watchRestart(reason: string): void {
+    this.#watchRestarts.inc({ reason });
+  }
+
+  setLeader(isLeader: boolean): void {
+    this.#leader.set(isLeader ? 1 : 0);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The full exposition: registry metrics, then the per-image families. */
+  async render(): Promise<string> {
+    if (this.#images) this.#seriesDropped.set(this.#images.dropped);
+    const base = await this.registry.metrics();
+    return this.#images ? base + this.#images.render() : base;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * A simulated Amazon ECR API endpoint for tests, `ecr-warden demo` and benchmarks: the real
+ * `@aws-sdk/client-ecr` talks to it over loopback (AWS JSON 1.1), so everything above the wire runs as
+ * it does against AWS.
+ */
+export { ecrClientFor, SIMULATOR_CREDENTIALS } from './client.ts';
+export type { FaultMatch } from './faults.ts';
+export { type GenerateScenarioOptions, generateScenario } from './generate.ts';
+export { MEDIA_TYPES } from './manifest.ts';
+export {
+  type CallOutcome,
+  EcrSimulator,
+  type EcrSimulatorOptions,
+  type FailOptions,
+  type RequestCounts,
+  type SimCall,
+  startEcrSimulator,
+} from './simulator.ts';
+export { DEFAULT_CALLER_ACCOUNT, StoreError } from './store.ts';
+export type {
+  EcrScenario,
+  ImageRef,
+  ImageStatus,
+  ImageView,
+  RepositoryRef,
+  ScanKind,
+  ScanStatus,
+  SimImage,
+  SimRegistry,
+  SimRepository,
+  SimScan,
+  SimulatedOperation,
+} from './types.ts';
+export { SIMULATED_OPERATIONS } from './types.ts';

@@ -1,0 +1,124 @@
+import { invalidParameter } from '../errors.ts';
+import {
+  type Body,
+  checkListLength,
+  DIGEST_PATTERN,
+  type ImageIdentifier,
+  isValidTag,
+  MAX_IMAGE_IDS,
+  optionalImageIds,
+  optionalStringList,
+} from '../params.ts';
+import type { StoredImage, StoredRepository } from '../store.ts';
+import { type OperationContext, openRepository } from './context.ts';
+
+const MAX_MEDIA_TYPES = 100;
+
+interface Failure {
+  imageId: ImageIdentifier;
+  failureCode: string;
+  failureReason: string;
+}
+
+// failureReason texts as ECR returns them.
+const NOT_FOUND = 'Requested image not found';
+
+function failure(imageId: ImageIdentifier, failureCode: string, failureReason: string): Failure {
+  return { imageId: echoId(imageId), failureCode, failureReason };
+}
+
+/** ECR echoes the identifier as it was asked for, without fields the caller left out. */
+function echoId(id: ImageIdentifier): ImageIdentifier {
+  const echoed: ImageIdentifier = {};
+  if (id.imageDigest !== undefined) echoed.imageDigest = id.imageDigest;
+  if (id.imageTag !== undefined) echoed.imageTag = id.imageTag;
+  return echoed;
+}
+
+/** The image one identifier names, or the per-image failure ECR reports for it. */
+function resolve(repository: StoredRepository, id: ImageIdentifier): StoredImage | Failure {
+  const { imageDigest: digest, imageTag: tag } = id;
+  if (digest === undefined && tag === undefined) {
+    return failure(
+      id,
+      'MissingDigestAndTag',
+      'Invalid request parameters: both tag and digest cannot be null',
+    );
+  }
+  if (digest !== undefined && !DIGEST_PATTERN.test(digest)) {
+    return failure(
+      id,
+      'InvalidImageDigest',
+      "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+    );
+  }
+  if (tag !== undefined && !isValidTag(tag)) {
+    return failure(
+      id,
+      'InvalidImageTag',
+      'Invalid request parameters: image tag should have length between 1 and 300',
+    );
+  }
+  if (tag !== undefined) {
+    const byTag = repository.byTag.get(tag);
+    if (!byTag) return failure(id, 'ImageNotFound', NOT_FOUND);
+    if (digest !== undefined && byTag.digest !== digest) {
+      return failure(
+        id,
+        'ImageTagDoesNotMatchDigest',
+        'Invalid request parameters: given tag does not map to the given digest',
+      );
+    }
+    return byTag;
+  }
+  return repository.byDigest.get(digest as string) ?? failure(id, 'ImageNotFound', NOT_FOUND);
+}
+
+/**
+ * BatchGetImage: manifests for up to 100 identifiers, with a failure entry (not an exception) per
+ * identifier that cannot be served. Archived images cannot be pulled, so they fail as not found.
+ * It is the call a pull makes, so every image returned gets its lastRecordedPullTime moved to now.
+ */
+export function batchGetImage(body: Body, ctx: OperationContext): unknown {
+  const imageIds = optionalImageIds(body, 'imageIds');
+  const acceptedMediaTypes = optionalStringList(body, 'acceptedMediaTypes');
+  if (imageIds === undefined) throw invalidParameter('imageIds', 'Member must not be null');
+  checkListLength(imageIds, 'imageIds', MAX_IMAGE_IDS);
+  checkListLength(acceptedMediaTypes, 'acceptedMediaTypes', MAX_MEDIA_TYPES);
+  const repository = openRepository(body, ctx, 'BatchGetImage');
+  const now = ctx.clock();
+
+  const images: Record<string, unknown>[] = [];
+  const failures: Failure[] = [];
+  const served = new Set<string>();
+  for (const id of imageIds) {
+    const result = resolve(repository, id);
+    if ('failureCode' in result) {
+      failures.push(result);
+      continue;
+    }
+    // A manifest the caller does not accept, like an archived one, cannot be served: the registry
+    // answers such pulls with "manifest unknown".
+    if (
+      result.imageStatus !== 'ACTIVE' ||
+      (acceptedMediaTypes && !acceptedMediaTypes.includes(result.mediaType))
+    ) {
+      failures.push(failure(id, 'ImageNotFound', NOT_FOUND));
+      continue;
+    }
+    const key = `${result.digest} ${id.imageTag ?? ''}`;
+    if (served.has(key)) continue;
+    served.add(key);
+    result.lastRecordedPullTime = now;
+    const imageId: ImageIdentifier = { imageDigest: result.digest };
+    if (id.imageTag !== undefined) imageId.imageTag = id.imageTag;
+    images.push({
+      registryId: repository.registryId,
+      repositoryName: repository.name,
+      imageId,
+      imageManifest: result.manifest,
+      imageManifestMediaType: result.mediaType,
+    });
+  }
+  return { images, failures };
+}

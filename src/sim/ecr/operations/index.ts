@@ -1,0 +1,19 @@
+import type { SimulatedOperation } from '../types.ts';
+import { batchGetImage } from './batch-get-image.ts';
+import type { OperationHandler } from './context.ts';
+import { describeImageScanFindings } from './describe-image-scan-findings.ts';
+import { describeImages } from './describe-images.ts';
+import { describeRepositories } from './describe-repositories.ts';
+
+export type { OperationContext, OperationHandler } from './context.ts';
+
+export const OPERATIONS: Readonly<Record<SimulatedOperation, OperationHandler>> = {
+  DescribeImages: describeImages,
+  BatchGetImage: batchGetImage,
+  DescribeImageScanFindings: describeImageScanFindings,
+  DescribeRepositories: describeRepositories,
+};
+
+export function isSimulatedOperation(name: string): name is SimulatedOperation {
+  return Object.hasOwn(OPERATIONS, name);
+}

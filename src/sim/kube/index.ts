@@ -1,0 +1,41 @@
+/**
+ * A simulated Kubernetes API server on loopback, faithful to the wire protocol that
+ * @kubernetes/client-node and kubectl speak: pods, namespaces and leases with list/watch
+ * semantics (pagination, resourceVersions, bookmarks, 410 Expired), plus state operations and
+ * fault injection for tests, the demo and benchmarks.
+ */
+export {
+  type BuildPodOptions,
+  type ContainerInput,
+  type PodPhase,
+  buildPod,
+  digestFor,
+  imageIdFor,
+  repositoryOf,
+} from './builders.ts';
+export type { FailureCode, FailureOptions, RequestMatch } from './faults.ts';
+export type { StaleWatchResponse } from './handler.ts';
+export { SIM_CONTEXT } from './kubeconfig.ts';
+export type { RequestInfo } from './request-info.ts';
+export {
+  KubeSimulator,
+  type KubeSimulatorEvents,
+  type KubeSimulatorOptions,
+  type RestartOptions,
+  type WatchMatch,
+  startKubeSimulator,
+} from './simulator.ts';
+export { StatusError } from './status.ts';
+export type {
+  ContainerJson,
+  ContainerStatusJson,
+  KubeObject,
+  LeaseJson,
+  NamespaceJson,
+  ObjectMeta,
+  PodJson,
+  PodSpecJson,
+  PodStatusJson,
+  StatusJson,
+} from './types.ts';
+export type { WatchCloseReason, WatchInfo } from './watch.ts';
