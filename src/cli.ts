@@ -4,6 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCore } from './app.ts';
 import { runCheck } from './commands/check.ts';
+import { runDemo } from './commands/demo.ts';
+import { runReport } from './commands/report.ts';
+import { startController } from './controller.ts';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { loadConfig } from './config/index.ts';
 import type { Config, PolicyMode } from './config/types.ts';
 import { isWardenError, messageOf, UsageError } from './errors.ts';
@@ -22,6 +26,35 @@ Usage:
 Run 'ecr-warden COMMAND --help' for a command's options.`;
 
 const HELP: Record<string, string> = {
+  serve: `Usage: ecr-warden serve [--config FILE]
+
+The in-cluster process: the pod inventory and its metrics (on the leader when leader election is
+on), the admission webhook when webhook.enabled, and /metrics /healthz /readyz on metrics.port.
+Kubernetes: in-cluster, else KUBECONFIG or ~/.kube/config. AWS: the SDK's default credential chain;
+AWS_ENDPOINT_URL_ECR overrides the ECR endpoint. Stops cleanly on SIGTERM or SIGINT.
+
+Options:
+  --config FILE   configuration file (YAML); defaults apply without one
+  -h, --help      show this help`,
+  report: `Usage: ecr-warden report [-n NAMESPACE | -A] [-o table|json] [--fail-on deny|warn] [--config FILE]
+
+One-shot audit of the current kube context: every container's image, digest, drift, scan status,
+findings, push and pull times and the policy's verdict.
+
+Options:
+  -n, --namespace NS    only this namespace (default: the context's namespace)
+  -A, --all-namespaces  every namespace in scope (namespaces.include / exclude)
+  -o, --output FORMAT   table (default) or json
+  --fail-on LEVEL       exit 1 when any container would be denied (deny) or warned (warn)
+                        under policy.mode enforce, whatever the configured mode
+  --mode MODE           override policy.mode for the verdicts shown
+  --config FILE         configuration file (YAML)
+  -h, --help            show this help`,
+  demo: `Usage: ecr-warden demo
+
+Starts a simulated Kubernetes API and a simulated Amazon ECR in this process, seeded with a
+realistic fleet, runs 'serve' against them through the real clients, prints where metrics and the
+webhook listen and a report, and runs until Ctrl-C.`,
   check: `Usage: ecr-warden check IMAGE... [--config FILE] [-o table|json] [--mode MODE]
 
 Evaluate the policy on image references without a cluster, e.g. as a CI gate before deploy.
@@ -61,6 +94,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return 0;
       case 'check':
         return await check(rest, io);
+      case 'report':
+        return await report(rest, io);
+      case 'serve':
+        return await serve(rest, io);
+      case 'demo':
+        return await demo(rest, io);
       default:
         throw new UsageError(`unknown command "${command}" (expected serve, report, check or demo)`);
     }
@@ -129,6 +168,88 @@ async function check(args: readonly string[], io: CliIo): Promise<number> {
   } finally {
     core.clients.destroy();
   }
+}
+
+/** Resolves when the process is asked to stop (SIGTERM from the kubelet, Ctrl-C). */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return controller.signal;
+}
+
+function waitFor(signal: AbortSignal): Promise<void> {
+  return signal.aborted
+    ? Promise.resolve()
+    : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+async function serve(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse('serve', args, { config: { type: 'string' } });
+  if (values.help) {
+    io.stdout.write(`${HELP.serve}\n`);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
+  const config = await loadConfig(values.config);
+  const log = createLogger(config.logLevel);
+  const needsKube = config.inventory.enabled || config.leaderElection.enabled;
+  const kubeConfig = needsKube ? loadKubeConfig(io.env) : undefined;
+  const signal = stopSignal();
+  const controller = await startController(config, { log, env: io.env, ...(kubeConfig ? { kubeConfig } : {}) });
+  log.info({ metrics: controller.metricsUrl, webhook: controller.webhookUrl, version: VERSION }, 'ecr-warden serving');
+  await waitFor(signal);
+  log.info('stopping');
+  await controller.stop();
+  log.flush();
+  return 0;
+}
+
+async function report(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse('report', args, {
+    config: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    namespace: { type: 'string', short: 'n' },
+    'all-namespaces': { type: 'boolean', short: 'A' },
+    'fail-on': { type: 'string' },
+    mode: { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout.write(`${HELP.report}\n`);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`report: unexpected argument "${positionals[0]}"`);
+  if (values.namespace !== undefined && values['all-namespaces']) {
+    throw new UsageError('report: -n/--namespace and -A/--all-namespaces cannot be used together');
+  }
+  const failOn = values['fail-on'];
+  if (failOn !== undefined && failOn !== 'deny' && failOn !== 'warn') {
+    throw new UsageError(`--fail-on: expected deny or warn, got "${failOn}"`);
+  }
+  const output = outputFormat(values.output);
+  const config = withMode(await loadConfig(values.config), values.mode);
+  const kubeConfig = loadKubeConfig(io.env);
+  const namespace = values['all-namespaces']
+    ? null
+    : (values.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default');
+  const log = oneShotLogger(config);
+  const core = buildCore(config, { log });
+  try {
+    return await runReport(config, core, kubeConfig, { namespace, output, failOn: failOn ?? null }, io.stdout, log);
+  } finally {
+    core.clients.destroy();
+  }
+}
+
+async function demo(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse('demo', args, {});
+  if (values.help) {
+    io.stdout.write(`${HELP.demo}\n`);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`demo: unexpected argument "${positionals[0]}"`);
+  return runDemo(io.stdout, createLogger('warn'), stopSignal());
 }
 
 /** True when this file is the program (node src/cli.ts, dist/cli.js, or the npm bin link to it). */

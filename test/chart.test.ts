@@ -605,13 +605,20 @@ describe('the Deployment', () => {
     assert.equal(security.seccompProfile.type, 'RuntimeDefault');
   });
 
-  test('probes /healthz and /readyz on the metrics port, and knows its namespace', () => {
+  test('probes /healthz and /readyz on the metrics port, and knows its namespace and name', () => {
     const container = controllerContainer('defaults');
     assert.deepEqual(container.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'metrics' });
     assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'metrics' });
-    const env = (container.env as K8sObject[]).find((e) => e.name === 'POD_NAMESPACE');
-    assert.deepEqual(env?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
+    const env = Object.fromEntries(
+      (container.env as K8sObject[]).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
+    );
+    assert.equal(
+      env.POD_NAMESPACE,
+      'metadata.namespace',
+      'the Lease namespace when the config leaves it empty',
+    );
+    assert.equal(env.POD_NAME, 'metadata.name', 'the replica’s Lease identity');
   });
 
   test('opens the ports the config names', () => {

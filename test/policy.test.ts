@@ -24,7 +24,10 @@ function facts(overrides: Partial<ImageFacts> = {}): ImageFacts {
 }
 
 const ok = (f: Partial<ImageFacts> = {}): Resolution => ({ status: 'resolved', facts: facts(f) });
-const failed = (reason: 'not_found' | 'throttled', message = 'tag v9 not found in repository api'): Resolution => ({
+const failed = (
+  reason: 'not_found' | 'throttled',
+  message = 'tag v9 not found in repository api',
+): Resolution => ({
   status: 'unresolved',
   reason,
   message,
@@ -52,11 +55,24 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'a clean pinned image', image: `${HOST}/api:v7@sha256:${'a'.repeat(64)}`, resolution: ok(), verdict: 'allow', messages: [] },
+  {
+    name: 'a clean pinned image',
+    image: `${HOST}/api:v7@sha256:${'a'.repeat(64)}`,
+    resolution: ok(),
+    verdict: 'allow',
+    messages: [],
+  },
   {
     name: 'critical findings over the maximum',
     image: `${HOST}/api:v7@sha256:${'a'.repeat(64)}`,
-    resolution: ok({ scan: { status: 'COMPLETE', description: null, findings: { CRITICAL: 3, HIGH: 1 }, completedAt: new Date(NOW) } }),
+    resolution: ok({
+      scan: {
+        status: 'COMPLETE',
+        description: null,
+        findings: { CRITICAL: 3, HIGH: 1 },
+        completedAt: new Date(NOW),
+      },
+    }),
     verdict: 'deny',
     messages: ['severity: 3 CRITICAL findings (max 0)'],
   },
@@ -64,7 +80,14 @@ const cases: Case[] = [
     name: 'several severities over their maximums',
     image: `${HOST}/api:v7@sha256:${'a'.repeat(64)}`,
     policy: { checks: { severity: { action: 'deny', max: { CRITICAL: 0, HIGH: 2 } } } },
-    resolution: ok({ scan: { status: 'COMPLETE', description: null, findings: { CRITICAL: 1, HIGH: 5 }, completedAt: new Date(NOW) } }),
+    resolution: ok({
+      scan: {
+        status: 'COMPLETE',
+        description: null,
+        findings: { CRITICAL: 1, HIGH: 5 },
+        completedAt: new Date(NOW),
+      },
+    }),
     verdict: 'deny',
     messages: ['severity: 1 CRITICAL finding (max 0), 5 HIGH findings (max 2)'],
   },
@@ -156,7 +179,11 @@ const cases: Case[] = [
 
 function policyFor(extra: Record<string, unknown> = {}) {
   const base = structuredClone(ENFORCE_ALL) as Record<string, unknown>;
-  const merged = { ...base, ...extra, checks: { ...(base.checks as object), ...((extra.checks as object) ?? {}) } };
+  const merged = {
+    ...base,
+    ...extra,
+    checks: { ...(base.checks as object), ...((extra.checks as object) ?? {}) },
+  };
   return config({ policy: merged }).policy;
 }
 
@@ -193,7 +220,10 @@ describe('policy', () => {
   it('needs ECR facts only when an ECR check is on', () => {
     assert.equal(needsEcrFacts(config().policy), true);
     const off = Object.fromEntries(
-      ['imageExists', 'archived', 'scanComplete', 'severity', 'scanAge', 'imageAge'].map((k) => [k, { action: 'off' }]),
+      ['imageExists', 'archived', 'scanComplete', 'severity', 'scanAge', 'imageAge'].map((k) => [
+        k,
+        { action: 'off' },
+      ]),
     );
     assert.equal(needsEcrFacts(config({ policy: { checks: off } }).policy), false);
   });

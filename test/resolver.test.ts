@@ -28,10 +28,17 @@ function scenario(): EcrScenario {
           {
             name: 'api',
             images: [
-              tagged(['v7'], { scan: { kind: 'native-basic', status: 'COMPLETE', findings: { CRITICAL: 3, HIGH: 1 } } }),
+              tagged(['v7'], {
+                scan: { kind: 'native-basic', status: 'COMPLETE', findings: { CRITICAL: 3, HIGH: 1 } },
+              }),
               tagged(['old'], { imageStatus: 'ARCHIVED' }),
               tagged(['enh'], {
-                scan: { kind: 'enhanced', status: 'ACTIVE', findings: { HIGH: 2, UNTRIAGED: 4 }, includeCounts: false },
+                scan: {
+                  kind: 'enhanced',
+                  status: 'ACTIVE',
+                  findings: { HIGH: 2, UNTRIAGED: 4 },
+                  includeCounts: false,
+                },
               }),
               tagged(['unscanned']),
             ],
@@ -59,12 +66,20 @@ describe('resolver against the ECR simulator', () => {
   it('batches tags per repository, at most 100 image IDs a call, and never moves pull times', async () => {
     f.sim.resetCounts();
     const refs = Array.from({ length: 250 }, (_, i) => ref(image('big', `t${i}`)));
-    const before = f.sim.lastRecordedPullTime({ registryId: ACCOUNT, region: REGION, repository: 'big', tag: 't0' });
+    const before = f.sim.lastRecordedPullTime({
+      registryId: ACCOUNT,
+      region: REGION,
+      repository: 'big',
+      tag: 't0',
+    });
     const results = await f.core.resolver.resolve(refs);
     assert.equal(results.filter((r) => r.status === 'resolved').length, 250);
     const calls = f.sim.calls().filter((c) => c.operation === 'DescribeImages');
     assert.equal(calls.length, 3);
-    assert.deepEqual(calls.map((c) => (c.body as { imageIds: unknown[] }).imageIds.length).sort(), [100, 100, 50]);
+    assert.deepEqual(
+      calls.map((c) => (c.body as { imageIds: unknown[] }).imageIds.length).sort(),
+      [100, 100, 50],
+    );
     for (const c of calls) {
       const body = c.body as { registryId?: string; filter?: { imageStatus?: string } };
       assert.equal(body.registryId, ACCOUNT);
@@ -72,7 +87,9 @@ describe('resolver against the ECR simulator', () => {
     }
     assert.equal(f.sim.requests().byOperation.BatchGetImage ?? 0, 0);
     assert.equal(
-      f.sim.lastRecordedPullTime({ registryId: ACCOUNT, region: REGION, repository: 'big', tag: 't0' })?.getTime(),
+      f.sim
+        .lastRecordedPullTime({ registryId: ACCOUNT, region: REGION, repository: 'big', tag: 't0' })
+        ?.getTime(),
       before?.getTime(),
     );
   });
@@ -170,7 +187,9 @@ describe('resolver against the ECR simulator', () => {
   it('uses one client per region, and the region of the registry host', async () => {
     f.core.resolver.clear();
     f.sim.resetCounts();
-    const eu = resolved(await f.core.resolver.resolveOne(ref(`${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/api:v7`)));
+    const eu = resolved(
+      await f.core.resolver.resolveOne(ref(`${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/api:v7`)),
+    );
     assert.equal(eu.region, 'eu-west-1');
     assert.ok((f.sim.requests().byRegion['eu-west-1'] ?? 0) >= 1);
     assert.equal(f.sim.requests().byRegion[REGION] ?? 0, 0);
@@ -225,7 +244,10 @@ describe('resolver under ECR faults', () => {
     try {
       const refImage = { registryId: ACCOUNT, region: REGION, repository: 'big', tag: 't9' };
       const before = f.sim.lastRecordedPullTime(refImage);
-      const [found, missing] = await f.core.resolver.resolve([ref(image('big', 't9')), ref(image('big', 'nope'))]);
+      const [found, missing] = await f.core.resolver.resolve([
+        ref(image('big', 't9')),
+        ref(image('big', 'nope')),
+      ]);
       assert.equal(found?.status, 'resolved');
       assert.equal((missing as { reason: string }).reason, 'not_found');
       assert.equal(f.sim.requests().byOperation.BatchGetImage, 1);

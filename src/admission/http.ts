@@ -5,8 +5,9 @@ import type { BodyRead, ReviewEndpoint, WebhookName } from './types.ts';
 import { kindLabelOf } from './workloads.ts';
 
 /**
- * The largest review read. An UPDATE carries object and oldObject, each up to the 3 MiB etcd limits an
- * object to, plus the envelope: 8 MiB holds the largest review a real apiserver sends (SPEC section 6).
+ * The largest review read. An UPDATE carries object and oldObject, each up to the 3 MiB the apiserver
+ * accepts for an object, plus the envelope: 8 MiB holds the largest review a real apiserver sends
+ * (SPEC section 6).
  */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 

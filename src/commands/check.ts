@@ -28,8 +28,23 @@ export interface LeadingColumns {
   cells(index: number): string[];
 }
 
-export function renderAssessments(assessments: readonly ImageAssessment[], leading?: LeadingColumns): string {
-  const header = [...(leading?.header ?? []), 'IMAGE', 'DIGEST', 'STATUS', 'SCAN', 'FINDINGS', 'PUSHED', 'VERDICT'];
+export function renderAssessments(
+  assessments: readonly ImageAssessment[],
+  leading?: LeadingColumns,
+  trailing?: LeadingColumns,
+  noun = 'image',
+): string {
+  const header = [
+    ...(leading?.header ?? []),
+    'IMAGE',
+    'DIGEST',
+    'STATUS',
+    'SCAN',
+    'FINDINGS',
+    'PUSHED',
+    ...(trailing?.header ?? []),
+    'VERDICT',
+  ];
   const rows = assessments.map((a, i) => {
     const j = assessmentToJson(a);
     return [
@@ -40,6 +55,7 @@ export function renderAssessments(assessments: readonly ImageAssessment[], leadi
       j.scan?.status ?? '-',
       findingsSummary(j.scan?.findings),
       j.pushedAt ? j.pushedAt.slice(0, 10) : '-',
+      ...(trailing?.cells(i) ?? []),
       j.verdict,
     ];
   });
@@ -52,7 +68,7 @@ export function renderAssessments(assessments: readonly ImageAssessment[], leadi
       lines.push(`    · ${a.resolution.message}`);
     }
   });
-  lines.push('', summaryLine(assessments));
+  lines.push('', summaryLine(assessments, noun));
   return lines.join('\n');
 }
 

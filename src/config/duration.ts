@@ -33,7 +33,8 @@ const MAX_NANOS = BigInt(Number.MAX_SAFE_INTEGER) * NANOS_PER_MILLI;
 // MAX_NANOS has 22 digits; an integer part longer than that (after leading zeros) is too large
 // whatever its unit, and is refused before BigInt parses a hostile megabyte of digits.
 const MAX_INTEGER_DIGITS = 22;
-// A day is 8.64e13 ns, so fraction digits past the 14th cannot change the whole-nanosecond result.
+// Even in days (8.64e13 ns) the digits past the 15th of a fraction add less than a tenth of a
+// nanosecond, so they are dropped rather than fed to BigInt.
 const MAX_FRACTION_DIGITS = 15;
 
 const NUMBER = /^(\d*)(?:\.(\d*))?/;

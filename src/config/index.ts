@@ -5,7 +5,7 @@
 export { DEFAULT_CONFIG, defaultConfig } from './defaults.ts';
 export { type ConfigDocument, toConfigDocument } from './document.ts';
 export { formatDuration, parseDuration, parseDurationOption } from './duration.ts';
-export { loadConfig, MAX_CONFIG_BYTES, readConfigFile } from './load.ts';
+export { loadConfig, MAX_CONFIG_BYTES } from './load.ts';
 export { parseConfig, parseConfigText } from './parse.ts';
 export type * from './types.ts';
 export { SEVERITIES, WORKLOAD_KINDS } from './types.ts';

@@ -21,7 +21,7 @@ export async function loadConfig(path?: string): Promise<Config> {
 }
 
 /** The file's text, read in bounded chunks so that even a device or a FIFO cannot make it read forever. */
-export async function readConfigFile(path: string): Promise<string> {
+async function readConfigFile(path: string): Promise<string> {
   let bytes: Buffer;
   try {
     const file = await open(path, 'r');

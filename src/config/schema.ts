@@ -145,8 +145,10 @@ function isRegistryHost(text: string): boolean {
 function readKinds(value: unknown, path: KeyPath): WorkloadKind[] {
   const kinds = listReader(enumReader(WORKLOAD_KINDS))(value, path);
   if (kinds.length === 0) violation(path, 'expected at least one kind');
+  const seen = new Set<WorkloadKind>();
   kinds.forEach((kind, index) => {
-    if (kinds.indexOf(kind) !== index) violation([...path, index], `duplicate kind ${quote(kind)}`);
+    if (seen.has(kind)) violation([...path, index], `duplicate kind ${quote(kind)}`);
+    seen.add(kind);
   });
   return kinds;
 }
@@ -289,8 +291,9 @@ export function validateConfig(input: unknown): Config {
     include: namespacesIn.get('include', d.namespaces.include, readNamespaceList),
     exclude: namespacesIn.get('exclude', d.namespaces.exclude, readNamespaceList),
   };
+  const included = new Set(namespaces.include);
   namespaces.exclude.forEach((name, index) => {
-    if (namespaces.include.includes(name)) {
+    if (included.has(name)) {
       violation(['namespaces', 'exclude', index], `${quote(name)} is also in namespaces.include`);
     }
   });

@@ -1,4 +1,5 @@
 import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
+import { WardenError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { Backoff } from './backoff.ts';
 import { StringPool, type TrackedPod, trimPod } from './trim.ts';
@@ -96,6 +97,17 @@ export class PodWatcher {
 
   start(): void {
     this.#loops = this.#scopes.map((scope) => this.#run(scope));
+  }
+
+  /** Lists every scope once and delivers the pods, without watching (`report`). */
+  async listOnce(): Promise<void> {
+    try {
+      await Promise.all(this.#scopes.map((scope) => this.#list(scope)));
+    } catch (err) {
+      const e = err as { code?: number; body?: unknown };
+      const detail = e.code ? `HTTP ${e.code}` : (err as Error).message;
+      throw new WardenError('ERR_KUBE_API', `cannot list pods: ${detail}`, { cause: err });
+    }
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,12 @@ import type { Config } from '../../src/config/types.ts';
 import { parseImageReference } from '../../src/images/reference.ts';
 import type { ImageReference } from '../../src/images/types.ts';
 import { silentLogger } from '../../src/log.ts';
-import { type EcrScenario, type EcrSimulator, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../../src/sim/ecr/index.ts';
+import {
+  type EcrScenario,
+  type EcrSimulator,
+  SIMULATOR_CREDENTIALS,
+  startEcrSimulator,
+} from '../../src/sim/ecr/index.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -43,7 +48,11 @@ export async function ecrFixture(
   overrides: Record<string, unknown> = {},
   options: { latencyMs?: number; requestTimeoutMs?: number } = {},
 ): Promise<EcrFixture> {
-  const sim = await startEcrSimulator({ scenario, latencyMs: options.latencyMs ?? 0, clock: () => new Date(NOW) });
+  const sim = await startEcrSimulator({
+    scenario,
+    latencyMs: options.latencyMs ?? 0,
+    clock: () => new Date(NOW),
+  });
   const clock = { now: NOW };
   const core = buildCore(config(overrides), {
     log: silentLogger,

@@ -95,7 +95,9 @@ export function buildPod(options: BuildPodOptions): PodJson {
     spec: {
       containers: options.containers.map(specEntry),
       ...(options.initContainers?.length ? { initContainers: options.initContainers.map(specEntry) } : {}),
-      ...(options.ephemeralContainers?.length ? { ephemeralContainers: options.ephemeralContainers.map(specEntry) } : {}),
+      ...(options.ephemeralContainers?.length
+        ? { ephemeralContainers: options.ephemeralContainers.map(specEntry) }
+        : {}),
       ...(options.nodeName ? { nodeName: options.nodeName } : {}),
     },
     status: {},
@@ -106,16 +108,34 @@ export function buildPod(options: BuildPodOptions): PodJson {
   return pod;
 }
 
-function buildStatus(pod: PodJson, options: BuildPodOptions, phase: PodPhase, created: string): PodJson['status'] {
+function buildStatus(
+  pod: PodJson,
+  options: BuildPodOptions,
+  phase: PodPhase,
+  created: string,
+): PodJson['status'] {
   const status = structuredClone(pod.status ?? {});
   status.phase = phase;
   if (!options.nodeName) {
-    status.conditions = [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: created, reason: 'Unschedulable' }];
+    status.conditions = [
+      {
+        type: 'PodScheduled',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: created,
+        reason: 'Unschedulable',
+      },
+    ];
     return status;
   }
   const ran = phase !== 'Pending';
   const running = phase === 'Running';
-  const condition = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: created });
+  const condition = (type: string, ok: boolean) => ({
+    type,
+    status: ok ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: created,
+  });
   status.conditions = [
     condition('PodReadyToStartContainers', ran),
     condition('Initialized', ran),
@@ -141,7 +161,9 @@ function buildStatus(pod: PodJson, options: BuildPodOptions, phase: PodPhase, cr
       restartCount: options.restartCounts?.[input.name] ?? 0,
     };
     if (!started) {
-      return { ...base, ready: false, started: false, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {} };
+      // With init containers to run first, the kubelet reports every container as PodInitializing.
+      const reason = options.initContainers?.length ? 'PodInitializing' : 'ContainerCreating';
+      return { ...base, ready: false, started: false, state: { waiting: { reason } }, lastState: {} };
     }
     const containerID = containerId(`${options.namespace}/${options.name}`, input.name);
     const done = kind === 'init' || phase === 'Succeeded' || phase === 'Failed';
@@ -174,7 +196,8 @@ function buildStatus(pod: PodJson, options: BuildPodOptions, phase: PodPhase, cr
       lastState: {},
     };
   };
-  if (options.initContainers?.length) status.initContainerStatuses = options.initContainers.map((c) => statusOf(c, 'init'));
+  if (options.initContainers?.length)
+    status.initContainerStatuses = options.initContainers.map((c) => statusOf(c, 'init'));
   status.containerStatuses = options.containers.map((c) => statusOf(c, 'main'));
   if (options.ephemeralContainers?.length) {
     status.ephemeralContainerStatuses = options.ephemeralContainers.map((c) => statusOf(c, 'ephemeral'));

@@ -37,7 +37,8 @@ export function decodeContinue(token: string): ContinuePoint {
   if (typeof rv !== 'number' || !Number.isInteger(rv) || (rv <= 0 && rv !== INCONSISTENT_RV)) {
     throw invalid('incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
   }
-  if (typeof start !== 'string' || start.length === 0) throw invalid('encoded start key empty (version meta.k8s.io/v1)');
+  if (typeof start !== 'string' || start.length === 0)
+    throw invalid('encoded start key empty (version meta.k8s.io/v1)');
   // The real server refuses keys that would escape the list's prefix.
   if (start.startsWith('/') || start.split('/').some((part) => part === '..' || part === '.')) {
     throw invalid('path traversal attempt detected');

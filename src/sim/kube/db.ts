@@ -62,7 +62,13 @@ export class Table {
     }
   }
 
-  record(key: string, rv: number, value: Stored | undefined, compactedRv: number, indexLater?: string[]): void {
+  record(
+    key: string,
+    rv: number,
+    value: Stored | undefined,
+    compactedRv: number,
+    indexLater?: string[],
+  ): void {
     let chain = this.chains.get(key);
     if (!chain) {
       chain = [];

@@ -74,7 +74,9 @@ export function groupList(): object {
 
 export function group(name: string): object | undefined {
   const found = GROUP_VERSIONS.find((g) => g.group === name && name !== '');
-  return found ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(found.group, found.version) } : undefined;
+  return found
+    ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(found.group, found.version) }
+    : undefined;
 }
 
 export function resourceList(groupName: string, version: string): object | undefined {

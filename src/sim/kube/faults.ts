@@ -46,21 +46,45 @@ export function matches(match: RequestMatch, info: RequestInfo): boolean {
   if (match.resource !== undefined && match.resource !== resourceLabel(info)) return false;
   if (match.namespace !== undefined && match.namespace !== info.namespace) return false;
   if (match.path !== undefined) {
-    if (typeof match.path === 'string' ? !info.path.startsWith(match.path) : !match.path.test(info.path)) return false;
+    if (typeof match.path === 'string' ? !info.path.startsWith(match.path) : !match.path.test(info.path))
+      return false;
   }
   return true;
 }
 
-function failure(code: FailureCode, message: string | undefined, retryAfterSeconds: number | undefined): StatusError {
+function failure(
+  code: FailureCode,
+  message: string | undefined,
+  retryAfterSeconds: number | undefined,
+): StatusError {
   const details = retryAfterSeconds !== undefined ? { retryAfterSeconds } : undefined;
-  const options = { ...(details ? { details } : {}), ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+  const options = {
+    ...(details ? { details } : {}),
+    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+  };
   switch (code) {
     case 429:
-      return new StatusError(429, 'TooManyRequests', message ?? 'Too many requests, please try again later.', options);
+      return new StatusError(
+        429,
+        'TooManyRequests',
+        message ?? 'Too many requests, please try again later.',
+        options,
+      );
     case 503:
-      return new StatusError(503, 'ServiceUnavailable', message ?? 'the server is currently unable to handle the request', options);
+      return new StatusError(
+        503,
+        'ServiceUnavailable',
+        message ?? 'the server is currently unable to handle the request',
+        options,
+      );
     case 504:
-      return new StatusError(504, 'Timeout', message ?? 'the server was unable to return a response in the time allotted, but may still be processing the request', options);
+      return new StatusError(
+        504,
+        'Timeout',
+        message ??
+          'the server was unable to return a response in the time allotted, but may still be processing the request',
+        options,
+      );
     default: {
       const cause = message ?? 'injected fault';
       return new StatusError(500, 'InternalError', `Internal error occurred: ${cause}`, {

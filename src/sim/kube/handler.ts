@@ -1,27 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { Database } from './db.ts';
 import * as discovery from './discovery.ts';
+import type { ChangeEvent } from './event-log.ts';
 import type { Faults } from './faults.ts';
-import { type ListPage, type WatchQuery, parseListQuery, parseRevision, parseWatchQuery, readList, waitForRevision } from './list.ts';
+import {
+  type ListPage,
+  parseListQuery,
+  parseRevision,
+  parseWatchQuery,
+  readList,
+  type WatchQuery,
+  waitForRevision,
+} from './list.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import { PATCH_TYPES, type PatchType } from './patch.ts';
 import type { DeleteOptions, Registry, WriteResult } from './registry.ts';
-import { type RequestInfo, parseBool, parseRequestInfo } from './request-info.ts';
-import { type ResourceDef, findResource, scopePrefix } from './resources.ts';
+import { parseRequestInfo, type RequestInfo } from './request-info.ts';
+import { findResource, type ResourceDef, scopePrefix } from './resources.ts';
 import { parseFieldSelector } from './selectors.ts';
 import {
-  StatusError,
   badRequest,
   internalError,
   methodNotAllowed,
   pathNotFound,
+  StatusError,
   tooLargeResourceVersion,
   tooOldResourceVersion,
 } from './status.ts';
-import { type Stored, itemJson } from './stored.ts';
+import { itemJson, type Stored } from './stored.ts';
 import { toTable, wantsTable } from './table.ts';
-import type { StatusJson } from './types.ts';
 import { type WatchCloseReason, type WatchHub, WatchStream } from './watch.ts';
 
 /** How a watch that asks for a resourceVersion older than the retained history is answered. */
@@ -44,6 +53,7 @@ export interface HandlerOptions {
   maxWatchBufferBytes: number;
   staleWatchResponse: StaleWatchResponse;
   serverAddress: () => string;
+  resetConnection: (socket: Socket) => void;
   onRequest: (info: RequestInfo) => void;
   onWatchOpen: (stream: WatchStream) => void;
   onWatchClose: (stream: WatchStream, reason: WatchCloseReason) => void;
@@ -67,9 +77,8 @@ export class ApiHandler {
 
   /** Serves one HTTP request; never throws (every failure becomes a Status response). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let info: RequestInfo | undefined;
     try {
-      info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
+      const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
       this.o.onRequest(info);
       const delay = this.o.faults.latencyFor(info);
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -83,7 +92,8 @@ export class ApiHandler {
         res.destroy();
         return;
       }
-      const status = err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
+      const status =
+        err instanceof StatusError ? err : internalError(err instanceof Error ? err.message : String(err));
       writeStatus(res, status);
     }
   }
@@ -91,34 +101,41 @@ export class ApiHandler {
   private nonResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo): void {
     if (info.method !== 'GET' && info.method !== 'HEAD') throw methodNotAllowed();
     const path = info.path.replace(/\/+$/, '') || '/';
-    const aggregated = discovery.wantsAggregated(req.headers.accept);
-    if (path === '/version') return sendObject(res, 200, discovery.SERVER_VERSION);
     if (path === '/healthz' || path === '/livez' || path === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('ok');
       return;
     }
-    if (path === '/api') {
-      if (aggregated) return sendObject(res, 200, discovery.aggregated(true), discovery.AGGREGATED_CONTENT_TYPE);
-      return sendObject(res, 200, discovery.coreVersions(this.o.serverAddress()));
-    }
-    if (path === '/apis') {
-      if (aggregated) return sendObject(res, 200, discovery.aggregated(false), discovery.AGGREGATED_CONTENT_TYPE);
-      return sendObject(res, 200, discovery.groupList());
-    }
-    if (path === '/openapi/v3') return sendObject(res, 200, openApiRoot());
+    const doc = this.nonResourceDocument(path, discovery.wantsAggregated(req.headers.accept));
+    if (!doc) throw pathNotFound();
+    sendJson(res, 200, doc.json, doc.contentType);
+  }
+
+  /** Discovery, version and OpenAPI documents by path. */
+  private nonResourceDocument(
+    path: string,
+    aggregated: boolean,
+  ): { json: string; contentType?: string } | undefined {
+    const encode = (body: object | undefined) => (body ? { json: JSON.stringify(body) } : undefined);
+    const aggregatedDoc = (core: boolean) => ({
+      json: JSON.stringify(discovery.aggregated(core)),
+      contentType: discovery.AGGREGATED_CONTENT_TYPE,
+    });
+    if (path === '/version') return encode(discovery.SERVER_VERSION);
+    if (path === '/api')
+      return aggregated ? aggregatedDoc(true) : encode(discovery.coreVersions(this.o.serverAddress()));
+    if (path === '/apis') return aggregated ? aggregatedDoc(false) : encode(discovery.groupList());
+    if (path === '/openapi/v3') return encode(openApiRoot());
     if (path.startsWith('/openapi/v3/')) {
       const text = openApiDocument(path.slice('/openapi/v3/'.length));
-      if (text === undefined) throw pathNotFound();
-      return sendJson(res, 200, text);
+      return text === undefined ? undefined : { json: text };
     }
     const parts = path.split('/').filter(Boolean);
-    let doc: object | undefined;
-    if (parts[0] === 'api' && parts.length === 2) doc = discovery.resourceList('', parts[1]!);
-    if (parts[0] === 'apis' && parts.length === 2) doc = discovery.group(parts[1]!);
-    if (parts[0] === 'apis' && parts.length === 3) doc = discovery.resourceList(parts[1]!, parts[2]!);
-    if (!doc) throw pathNotFound();
-    sendObject(res, 200, doc);
+    if (parts[0] === 'api' && parts.length === 2) return encode(discovery.resourceList('', parts[1]!));
+    if (parts[0] === 'apis' && parts.length === 2) return encode(discovery.group(parts[1]!));
+    if (parts[0] === 'apis' && parts.length === 3)
+      return encode(discovery.resourceList(parts[1]!, parts[2]!));
+    return undefined;
   }
 
   private async resource(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
@@ -140,7 +157,7 @@ export class ApiHandler {
       case 'list':
         return this.list(req, res, def, info);
       case 'watch':
-        return this.watch(res, def, info);
+        return this.watch(req, res, def, info);
       case 'create': {
         if (info.name || subresource) throw methodNotAllowed();
         const body = await readBody(req);
@@ -149,13 +166,19 @@ export class ApiHandler {
       case 'update': {
         if (!info.name) throw methodNotAllowed();
         const body = await readBody(req);
-        return sendResult(res, this.o.registry.update(def, ns, info.name, subresource, body, { dryRun: dryRunOf(q) }));
+        return sendResult(
+          res,
+          this.o.registry.update(def, ns, info.name, subresource, body, { dryRun: dryRunOf(q) }),
+        );
       }
       case 'patch': {
         if (!info.name) throw methodNotAllowed();
         const patchType = patchTypeOf(req.headers['content-type']);
         const body = await readBody(req, true);
-        return sendResult(res, this.o.registry.patch(def, ns, info.name, subresource, patchType, body, { dryRun: dryRunOf(q) }));
+        return sendResult(
+          res,
+          this.o.registry.patch(def, ns, info.name, subresource, patchType, body, { dryRun: dryRunOf(q) }),
+        );
       }
       case 'delete': {
         if (subresource) throw methodNotAllowed();
@@ -169,7 +192,12 @@ export class ApiHandler {
     }
   }
 
-  private async get(req: IncomingMessage, res: ServerResponse, def: ResourceDef, info: RequestInfo): Promise<void> {
+  private async get(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    info: RequestInfo,
+  ): Promise<void> {
     const rvText = info.query.get('resourceVersion') ?? '';
     if (rvText !== '' && rvText !== '0') {
       const rv = parseRevision(rvText);
@@ -177,33 +205,60 @@ export class ApiHandler {
       if (!fresh) throw tooLargeResourceVersion(rv, this.o.db.rv);
     }
     const stored = this.o.registry.get(def, info.namespace, info.name);
-    if (wantsTable(req.headers.accept)) return sendObject(res, 200, toTable(def, [stored], stored.rv, undefined, info.query));
+    const table = wantsTable(req.headers.accept);
+    if (table)
+      return sendObject(res, 200, toTable(def, [stored], { rv: stored.rv }, this.tableOptions(table, info)));
     sendJson(res, 200, stored.json);
   }
 
-  private async list(req: IncomingMessage, res: ServerResponse, def: ResourceDef, info: RequestInfo): Promise<void> {
+  private async list(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    info: RequestInfo,
+  ): Promise<void> {
     const q = parseListQuery(def, info.query);
     const page = await readList(this.o.db, def, info.namespace, q, this.o.freshnessWaitMs);
-    if (wantsTable(req.headers.accept)) {
-      return sendObject(res, 200, toTable(def, page.items, page.rv, page, info.query));
-    }
+    const table = wantsTable(req.headers.accept);
+    if (table) return sendObject(res, 200, toTable(def, page.items, page, this.tableOptions(table, info)));
     await writeList(res, def, page);
   }
 
-  private async deleteCollection(req: IncomingMessage, res: ServerResponse, def: ResourceDef, info: RequestInfo): Promise<void> {
+  private tableOptions(version: 'v1' | 'v1beta1', info: RequestInfo, noHeaders = false) {
+    return { version, query: info.query, now: this.o.registry.now(), noHeaders };
+  }
+
+  private async deleteCollection(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    info: RequestInfo,
+  ): Promise<void> {
     const q = parseListQuery(def, info.query);
     const options = await deleteOptionsOf(req, info.query);
-    const page = await readList(this.o.db, def, info.namespace, { ...q, limit: 0, continueToken: '' }, this.o.freshnessWaitMs);
+    const page = await readList(
+      this.o.db,
+      def,
+      info.namespace,
+      { ...q, limit: 0, continueToken: '' },
+      this.o.freshnessWaitMs,
+    );
     const deleted: Stored[] = [];
     for (const stored of page.items) {
       const meta = stored.obj.metadata;
       const result = this.o.registry.delete(def, meta.namespace, meta.name!, options);
-      if (result.json) deleted.push({ obj: stored.obj, json: result.json, rv: stored.rv });
+      // The answer lists what was deleted, also for kinds whose single DELETE answers with a Status.
+      deleted.push(result.json ? { obj: stored.obj, json: result.json, rv: stored.rv } : stored);
     }
     await writeList(res, def, { rv: this.o.db.rv, items: deleted });
   }
 
-  private async watch(res: ServerResponse, def: ResourceDef, info: RequestInfo): Promise<void> {
+  private async watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    info: RequestInfo,
+  ): Promise<void> {
     const q = parseWatchQuery(def, info.query);
     if (info.name) {
       // A watch on /watch/.../{name} is a watch filtered to that name.
@@ -215,10 +270,12 @@ export class ApiHandler {
     const table = db.table(def);
     const rvText = q.resourceVersion;
     let initial: Stored[] = [];
-    let replay = table.log.since(db.rv);
+    let replay: readonly ChangeEvent[] = [];
     let startRv = db.rv;
     let initialEventsEndRv: number | undefined;
-    const fromState = q.sendInitialEvents === true || (q.sendInitialEvents === undefined && (rvText === '' || rvText === '0'));
+    const fromState =
+      q.sendInitialEvents === true ||
+      (q.sendInitialEvents === undefined && (rvText === '' || rvText === '0'));
     if (rvText !== '' && rvText !== '0') {
       const rv = parseRevision(rvText);
       if (fromState && rv > db.rv && !(await waitForRevision(db, rv, this.o.freshnessWaitMs))) {
@@ -236,7 +293,19 @@ export class ApiHandler {
       replay = [];
       if (q.sendInitialEvents === true) initialEventsEndRv = db.rv;
     }
+    const tableVersion = wantsTable(req.headers.accept);
+    // Only the first event of a Table watch carries the column definitions.
+    let headersSent = false;
+    const render = tableVersion
+      ? (stored: Stored) => {
+          const options = this.tableOptions(tableVersion, info, headersSent);
+          const encoded = JSON.stringify(toTable(def, [stored], { rv: stored.rv }, options));
+          headersSent = true;
+          return encoded;
+        }
+      : undefined;
     const stream = new WatchStream({
+      render,
       info: {
         id: nextWatchId++,
         resource: def.resource,
@@ -256,6 +325,7 @@ export class ApiHandler {
       bookmarkIntervalMs: this.o.bookmarkIntervalMs,
       maxBufferedBytes: this.o.maxWatchBufferBytes,
       currentRv: () => db.rv,
+      resetConnection: this.o.resetConnection,
       onClose: (s, reason) => {
         this.o.hub.remove(def, s);
         this.o.onWatchClose(s, reason);
@@ -269,7 +339,11 @@ export class ApiHandler {
   private expiredWatch(res: ServerResponse, requested: number, oldest: number): void {
     const status = tooOldResourceVersion(requested, oldest);
     if (this.o.staleWatchResponse === 'http-410') throw status;
-    res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': JSON_TYPE,
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
     res.end(`{"type":"ERROR","object":${JSON.stringify(status.toStatus())}}\n`);
   }
 
@@ -309,14 +383,29 @@ async function writeList(res: ServerResponse, def: ResourceDef, page: ListPage):
   if (page.continueToken) metadata.continue = page.continueToken;
   if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
   res.writeHead(200, { 'Content-Type': JSON_TYPE });
-  res.write(`{"kind":"${def.listKind}","apiVersion":"${def.apiVersion}","metadata":${JSON.stringify(metadata)},"items":[`);
+  res.write(
+    `{"kind":"${def.listKind}","apiVersion":"${def.apiVersion}","metadata":${JSON.stringify(metadata)},"items":[`,
+  );
   for (let i = 0; i < page.items.length; i += LIST_WRITE_BATCH) {
     const slice = page.items.slice(i, i + LIST_WRITE_BATCH).map((s) => itemJson(s, def.typePrefix));
     const ok = res.write((i > 0 ? ',' : '') + slice.join(','));
-    if (!ok && !res.destroyed) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (!ok && !res.destroyed) await drained(res);
     if (res.destroyed) return;
   }
   res.end(']}');
+}
+
+/** Resolves when the response can take more data, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 async function readBody(req: IncomingMessage, isPatch = false): Promise<unknown> {
@@ -333,7 +422,11 @@ async function readBody(req: IncomingMessage, isPatch = false): Promise<unknown>
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > MAX_BODY_BYTES) {
-      throw new StatusError(413, 'BadRequest', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+      throw new StatusError(
+        413,
+        'RequestEntityTooLarge',
+        `Request entity too large: limit is ${MAX_BODY_BYTES}`,
+      );
     }
     chunks.push(chunk as Buffer);
   }
@@ -363,7 +456,8 @@ function dryRunOf(query: URLSearchParams): boolean {
 }
 
 async function deleteOptionsOf(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   const body = hasBody ? await readBody(req, true) : undefined;
   const options: DeleteOptions = { dryRun: dryRunOf(query) };
   if (typeof body === 'object' && body !== null) {
@@ -371,10 +465,5 @@ async function deleteOptionsOf(req: IncomingMessage, query: URLSearchParams): Pr
     if (b.preconditions) options.preconditions = b.preconditions;
     if (Array.isArray(b.dryRun) && b.dryRun.includes('All')) options.dryRun = true;
   }
-  if (parseBool(query.get('dryRun')) === true) options.dryRun = true;
   return options;
-}
-
-export function statusJson(error: StatusError): StatusJson {
-  return error.toStatus();
 }

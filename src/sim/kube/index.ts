@@ -6,11 +6,11 @@
  */
 export {
   type BuildPodOptions,
-  type ContainerInput,
-  type PodPhase,
   buildPod,
+  type ContainerInput,
   digestFor,
   imageIdFor,
+  type PodPhase,
   repositoryOf,
 } from './builders.ts';
 export type { FailureCode, FailureOptions, RequestMatch } from './faults.ts';
@@ -22,8 +22,8 @@ export {
   type KubeSimulatorEvents,
   type KubeSimulatorOptions,
   type RestartOptions,
-  type WatchMatch,
   startKubeSimulator,
+  type WatchMatch,
 } from './simulator.ts';
 export { StatusError } from './status.ts';
 export type {

@@ -1,5 +1,11 @@
 import { badRequest } from './status.ts';
-import { type Strategy, fieldInvalid, isPlainObject, keepSystemMetadata, validateMetadata } from './strategy.ts';
+import {
+  fieldInvalid,
+  isPlainObject,
+  keepSystemMetadata,
+  type Strategy,
+  validateMetadata,
+} from './strategy.ts';
 import type { KubeObject, LeaseJson, StatusCause } from './types.ts';
 
 /**
@@ -25,18 +31,24 @@ function cannotHandle(detail: string): Error {
 function checkMicroTime(field: string, value: unknown): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'string') {
-    throw cannotHandle(`json: cannot unmarshal ${typeof value} into Go struct field LeaseSpec.spec.${field} of type string`);
+    throw cannotHandle(
+      `json: cannot unmarshal ${typeof value} into Go struct field LeaseSpec.spec.${field} of type string`,
+    );
   }
   if (MICRO_TIME.test(value)) return;
   const rest = value.slice(SECONDS_PREFIX);
-  const where = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.test(value) ? `"${rest}" as ".000000"` : `"${value}" as "2006"`;
+  const where = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.test(value)
+    ? `"${rest}" as ".000000"`
+    : `"${value}" as "2006"`;
   throw cannotHandle(`parsing time "${value}" as "${MICRO_LAYOUT}": cannot parse ${where}`);
 }
 
 function checkInteger(field: string, value: unknown): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw cannotHandle(`json: cannot unmarshal ${typeof value} into Go struct field LeaseSpec.spec.${field} of type int32`);
+    throw cannotHandle(
+      `json: cannot unmarshal ${typeof value} into Go struct field LeaseSpec.spec.${field} of type int32`,
+    );
   }
 }
 
@@ -48,10 +60,14 @@ function validateSpec(lease: LeaseJson): StatusCause[] {
   const errors: StatusCause[] = [];
   const spec = lease.spec ?? {};
   if (spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds <= 0) {
-    errors.push(fieldInvalid('spec.leaseDurationSeconds', spec.leaseDurationSeconds, 'must be greater than 0'));
+    errors.push(
+      fieldInvalid('spec.leaseDurationSeconds', spec.leaseDurationSeconds, 'must be greater than 0'),
+    );
   }
   if (spec.leaseTransitions !== undefined && spec.leaseTransitions < 0) {
-    errors.push(fieldInvalid('spec.leaseTransitions', spec.leaseTransitions, 'must be greater than or equal to 0'));
+    errors.push(
+      fieldInvalid('spec.leaseTransitions', spec.leaseTransitions, 'must be greater than or equal to 0'),
+    );
   }
   return errors;
 }
@@ -66,14 +82,22 @@ export const leaseStrategy: Strategy = {
     const spec = leaseOf(obj).spec;
     if (spec === undefined) return;
     if (!isPlainObject(spec)) {
-      throw cannotHandle(`json: cannot unmarshal ${typeof spec} into Go struct field Lease.spec of type v1.LeaseSpec`);
+      throw cannotHandle(
+        `json: cannot unmarshal ${typeof spec} into Go struct field Lease.spec of type v1.LeaseSpec`,
+      );
     }
     checkMicroTime('acquireTime', spec.acquireTime);
     checkMicroTime('renewTime', spec.renewTime);
     checkInteger('leaseDurationSeconds', spec.leaseDurationSeconds);
     checkInteger('leaseTransitions', spec.leaseTransitions);
-    if (spec.holderIdentity !== undefined && spec.holderIdentity !== null && typeof spec.holderIdentity !== 'string') {
-      throw cannotHandle(`json: cannot unmarshal ${typeof spec.holderIdentity} into Go struct field LeaseSpec.spec.holderIdentity of type string`);
+    if (
+      spec.holderIdentity !== undefined &&
+      spec.holderIdentity !== null &&
+      typeof spec.holderIdentity !== 'string'
+    ) {
+      throw cannotHandle(
+        `json: cannot unmarshal ${typeof spec.holderIdentity} into Go struct field LeaseSpec.spec.holderIdentity of type string`,
+      );
     }
   },
 
@@ -92,7 +116,11 @@ export const leaseStrategy: Strategy = {
   },
 
   validateUpdate(next, prev) {
-    return [...keepSystemMetadata(next, prev), ...validateMetadata(next, false), ...validateSpec(leaseOf(next))];
+    return [
+      ...keepSystemMetadata(next, prev),
+      ...validateMetadata(next, false),
+      ...validateSpec(leaseOf(next)),
+    ];
   },
 };
 

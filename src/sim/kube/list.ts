@@ -1,9 +1,14 @@
-import { INCONSISTENT_RV, decodeContinue, encodeContinue, keyAfter } from './continue-token.ts';
+import { decodeContinue, encodeContinue, INCONSISTENT_RV, keyAfter } from './continue-token.ts';
 import type { Database } from './db.ts';
 import { parseBool } from './request-info.ts';
-import { type ResourceDef, keyOf, scopePrefix } from './resources.ts';
-import { type FieldSelector, type LabelSelector, parseFieldSelector, parseLabelSelector } from './selectors.ts';
-import { StatusError, badRequest, invalid, tooLargeResourceVersion } from './status.ts';
+import { keyOf, type ResourceDef, scopePrefix } from './resources.ts';
+import {
+  type FieldSelector,
+  type LabelSelector,
+  parseFieldSelector,
+  parseLabelSelector,
+} from './selectors.ts';
+import { badRequest, invalid, StatusError, tooLargeResourceVersion } from './status.ts';
 import type { Stored } from './stored.ts';
 import type { StatusCause } from './types.ts';
 
@@ -15,7 +20,7 @@ import type { StatusCause } from './types.ts';
  * |----------------------------------------|--------------------------------------------------------|
  * | resourceVersion unset                  | the newest state (paged when `limit` is set)           |
  * | resourceVersion="0"                    | any state (the watch cache): `limit` is ignored        |
- * | resourceVersion=N, no limit            | not older than N                                       |
+ * | resourceVersion=N, no limit; NotOlderThan | not older than N (waits briefly for a future N)      |
  * | resourceVersion=N with limit, or Exact | exactly N (410 Expired once compacted)                 |
  * | continue=<token>                       | the token's revision (410 Expired once compacted)      |
  */
@@ -99,13 +104,25 @@ export function parseListQuery(def: ResourceDef, query: URLSearchParams): ListQu
   }
   if (q.match) {
     if (q.continueToken) {
-      throw invalidOptions([forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided')]);
+      throw invalidOptions([
+        forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'),
+      ]);
     }
     if (!q.resourceVersion) {
-      throw invalidOptions([forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided')]);
+      throw invalidOptions([
+        forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden unless resourceVersion is provided',
+        ),
+      ]);
     }
     if (q.match === 'Exact' && q.resourceVersion === '0') {
-      throw invalidOptions([forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"')]);
+      throw invalidOptions([
+        forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+        ),
+      ]);
     }
   }
   if (q.resourceVersion) parseRevision(q.resourceVersion);
@@ -119,10 +136,17 @@ export function parseWatchQuery(def: ResourceDef, query: URLSearchParams): Watch
   if (sendInitialEvents !== undefined) {
     const causes: StatusCause[] = [];
     if (q.match !== 'NotOlderThan') {
-      causes.push(forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'));
+      causes.push(
+        forbidden(
+          'resourceVersionMatch',
+          'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+        ),
+      );
     }
     if (!allowWatchBookmarks) {
-      causes.push(forbidden('allowWatchBookmarks', 'sendInitialEvents requires setting allowWatchBookmarks to true'));
+      causes.push(
+        forbidden('allowWatchBookmarks', 'sendInitialEvents requires setting allowWatchBookmarks to true'),
+      );
     }
     if (causes.length) throw invalidOptions(causes);
   } else if (q.match) {
@@ -130,8 +154,10 @@ export function parseWatchQuery(def: ResourceDef, query: URLSearchParams): Watch
   }
   if (q.resourceVersion) parseRevision(q.resourceVersion);
   const timeoutText = query.get('timeoutSeconds');
+  // An int64 on the wire: anything but digits fails to decode.
+  if (timeoutText !== null && !/^\d+$/.test(timeoutText))
+    throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
   const timeoutSeconds = timeoutText === null ? undefined : Number(timeoutText);
-  if (timeoutSeconds !== undefined && !Number.isFinite(timeoutSeconds)) throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
   return { ...q, allowWatchBookmarks, sendInitialEvents, timeoutSeconds };
 }
 
@@ -195,7 +221,8 @@ export async function readList(
     if (rv > db.rv) throw tooLargeResourceVersion(rv, db.rv);
     return page(db, def, prefix, prefix, rv, q);
   }
-  if (rv > db.rv && !(await waitForRevision(db, rv, freshnessWaitMs))) throw tooLargeResourceVersion(rv, db.rv);
+  if (rv > db.rv && !(await waitForRevision(db, rv, freshnessWaitMs)))
+    throw tooLargeResourceVersion(rv, db.rv);
   return page(db, def, prefix, prefix, undefined, q);
 }
 
@@ -227,6 +254,11 @@ function page(
   }
   if (following === 0) return { rv, items };
   const last = items[items.length - 1]!.obj.metadata;
-  const continueToken = encodeContinue({ rv, start: keyAfter(keyOf(def, last.namespace, last.name!)).slice(prefix.length) });
-  return filtered ? { rv, items, continueToken } : { rv, items, continueToken, remainingItemCount: following };
+  const continueToken = encodeContinue({
+    rv,
+    start: keyAfter(keyOf(def, last.namespace, last.name!)).slice(prefix.length),
+  });
+  return filtered
+    ? { rv, items, continueToken }
+    : { rv, items, continueToken, remainingItemCount: following };
 }

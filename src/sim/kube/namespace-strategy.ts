@@ -1,4 +1,4 @@
-import { type Strategy, keepSystemMetadata, validateMetadata } from './strategy.ts';
+import { keepSystemMetadata, type Strategy, validateMetadata } from './strategy.ts';
 import type { KubeObject, NamespaceJson } from './types.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GROUP_VERSIONS, type ResourceDef } from './resources.ts';
 import { SERVER_VERSION } from './discovery.ts';
+import { GROUP_VERSIONS, type ResourceDef } from './resources.ts';
 
 /**
  * The OpenAPI v3 documents kubectl consults before it writes: for `create`/`apply` it looks for
@@ -45,7 +45,10 @@ function document(resources: readonly ResourceDef[]): object {
 }
 
 const DOCUMENTS = new Map(
-  GROUP_VERSIONS.map((gv) => [groupVersionPath(gv.group, gv.version), JSON.stringify(document(gv.resources))]),
+  GROUP_VERSIONS.map((gv) => [
+    groupVersionPath(gv.group, gv.version),
+    JSON.stringify(document(gv.resources)),
+  ]),
 );
 
 /** The hash clients cache a group-version document under, as the real discovery root publishes. */
@@ -55,7 +58,8 @@ function hashOf(text: string): string {
 
 export function openApiRoot(): object {
   const paths: Record<string, object> = {};
-  for (const [path, text] of DOCUMENTS) paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hashOf(text)}` };
+  for (const [path, text] of DOCUMENTS)
+    paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hashOf(text)}` };
   return { paths };
 }
 

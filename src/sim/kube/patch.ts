@@ -1,4 +1,4 @@
-import { StatusError, badRequest } from './status.ts';
+import { badRequest, StatusError } from './status.ts';
 
 /**
  * The three patch formats the API server accepts for built-in types (server-side apply is not
@@ -45,7 +45,8 @@ interface JsonPatchOp {
 
 /** RFC 6902 on a deep copy of `target`. */
 export function jsonPatch(target: unknown, ops: unknown): unknown {
-  if (!Array.isArray(ops)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(ops))
+    throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   let doc = structuredClone(target);
   for (const raw of ops) {
     if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
@@ -180,11 +181,17 @@ export function strategicMergePatch(target: unknown, patch: unknown, schema: Pat
   return mergeMap(isObject(target) ? target : {}, patch, '', schema) ?? {};
 }
 
-function mergeMap(original: JsonObject, patch: JsonObject, path: string, schema: PatchSchema): JsonObject | undefined {
+function mergeMap(
+  original: JsonObject,
+  patch: JsonObject,
+  path: string,
+  schema: PatchSchema,
+): JsonObject | undefined {
   const directive = patch[DIRECTIVE];
   if (directive === 'delete') return undefined;
   if (directive === 'replace') return cleanDirectives(patch) as JsonObject;
-  if (directive !== undefined && directive !== 'merge') throw badRequest(`Unknown patch type: ${String(directive)}`);
+  if (directive !== undefined && directive !== 'merge')
+    throw badRequest(`Unknown patch type: ${String(directive)}`);
 
   const result: JsonObject = { ...original };
   const orders: Array<[string, Json]> = [];
@@ -205,7 +212,12 @@ function mergeMap(original: JsonObject, patch: JsonObject, path: string, schema:
     if (value === null) {
       delete result[key];
     } else if (isObject(value)) {
-      const merged = mergeMap(isObject(result[key]) ? (result[key] as JsonObject) : {}, value, childPath, schema);
+      const merged = mergeMap(
+        isObject(result[key]) ? (result[key] as JsonObject) : {},
+        value,
+        childPath,
+        schema,
+      );
       if (merged === undefined) delete result[key];
       else result[key] = merged;
     } else if (Array.isArray(value)) {
@@ -244,7 +256,8 @@ function mergeList(original: Json | undefined, patch: Json[], path: string, sche
   for (const element of patch) {
     if (!isObject(element)) throw badRequest(`merging an object in json but data type is not a map: ${path}`);
     const keyValue = element[mergeKey];
-    if (keyValue === undefined) throw badRequest(`map: ${JSON.stringify(element)} does not contain declared merge key: ${mergeKey}`);
+    if (keyValue === undefined)
+      throw badRequest(`map: ${JSON.stringify(element)} does not contain declared merge key: ${mergeKey}`);
     const index = result.findIndex((el) => isObject(el) && el[mergeKey] === keyValue);
     if (element[DIRECTIVE] === 'delete') {
       if (index >= 0) result.splice(index, 1);

@@ -1,15 +1,15 @@
 import type { PatchSchema } from './patch.ts';
 import { badRequest } from './status.ts';
 import {
-  type Strategy,
   canonical,
+  dnsLabelErrors,
   fieldDuplicate,
   fieldForbidden,
   fieldRequired,
   isPlainObject,
   keepSystemMetadata,
+  type Strategy,
   validateMetadata,
-  dnsLabelErrors,
 } from './strategy.ts';
 import type { ContainerJson, KubeObject, PodJson, StatusCause } from './types.ts';
 
@@ -23,7 +23,14 @@ import type { ContainerJson, KubeObject, PodJson, StatusCause } from './types.ts
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /** Fields an ephemeral container may not have (they only make sense for containers the pod was created with). */
-const EPHEMERAL_FORBIDDEN = ['ports', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'resources'];
+const EPHEMERAL_FORBIDDEN = [
+  'ports',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+  'resources',
+];
 
 /** The list of updatable fields the real validation names in its error. */
 const UPDATABLE_FIELDS =
@@ -40,7 +47,10 @@ function containersOf(pod: PodJson): Array<{ list: string; index: number; contai
   const out: Array<{ list: string; index: number; container: ContainerJson }> = [];
   for (const list of CONTAINER_LISTS) {
     const containers = pod.spec?.[list];
-    if (Array.isArray(containers)) containers.forEach((container, index) => out.push({ list, index, container }));
+    if (Array.isArray(containers))
+      containers.forEach((container, index) => {
+        out.push({ list, index, container });
+      });
   }
   return out;
 }
@@ -65,10 +75,21 @@ function defaultContainer(container: ContainerJson): void {
   }
 }
 
+/** Go's zero value: absent, or an empty struct or list (`resources: {}` is what defaulting writes). */
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return isPlainObject(value) && Object.values(value).every(isEmpty);
+}
+
 function hasResources(container: ContainerJson): boolean {
   const resources = container.resources;
   if (!isPlainObject(resources)) return false;
-  return Object.keys((resources.requests as object) ?? {}).length + Object.keys((resources.limits as object) ?? {}).length > 0;
+  return (
+    Object.keys((resources.requests as object) ?? {}).length +
+      Object.keys((resources.limits as object) ?? {}).length >
+    0
+  );
 }
 
 /** The QoS class rule of pkg/apis/core/helper/qos, for cpu and memory. */
@@ -76,10 +97,15 @@ function qosClass(pod: PodJson): string {
   const containers = [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])];
   if (!containers.some(hasResources)) return 'BestEffort';
   const guaranteed = containers.every((c) => {
-    const resources = (c.resources ?? {}) as { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+    const resources = (c.resources ?? {}) as {
+      requests?: Record<string, unknown>;
+      limits?: Record<string, unknown>;
+    };
     const limits = resources.limits ?? {};
     const requests = resources.requests ?? {};
-    return ['cpu', 'memory'].every((r) => limits[r] !== undefined && (requests[r] === undefined || requests[r] === limits[r]));
+    return ['cpu', 'memory'].every(
+      (r) => limits[r] !== undefined && (requests[r] === undefined || requests[r] === limits[r]),
+    );
   });
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
@@ -101,7 +127,7 @@ function validateContainers(pod: PodJson): StatusCause[] {
     if (!container.image) errors.push(fieldRequired(`${path}.image`));
     if (list === 'ephemeralContainers') {
       for (const field of EPHEMERAL_FORBIDDEN) {
-        if (container[field] !== undefined) {
+        if (!isEmpty(container[field])) {
           errors.push(fieldForbidden(`${path}.${field}`, 'cannot be set for an Ephemeral Container'));
         }
       }
@@ -122,7 +148,12 @@ function mungedSpec(next: PodJson, prev: PodJson): unknown {
       });
     }
   }
-  for (const field of ['activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds', 'schedulingGates']) {
+  for (const field of [
+    'activeDeadlineSeconds',
+    'tolerations',
+    'terminationGracePeriodSeconds',
+    'schedulingGates',
+  ]) {
     if (prev.spec[field] === undefined) delete spec[field];
     else spec[field] = prev.spec[field];
   }
@@ -138,12 +169,16 @@ export const podStrategy: Strategy = {
   decode(obj) {
     const pod = podOf(obj);
     if (pod.spec !== undefined && !isPlainObject(pod.spec)) {
-      throw badRequest(`Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${typeof pod.spec} into Go struct field Pod.spec of type v1.PodSpec`);
+      throw badRequest(
+        `Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${typeof pod.spec} into Go struct field Pod.spec of type v1.PodSpec`,
+      );
     }
     for (const list of CONTAINER_LISTS) {
       const containers = pod.spec?.[list];
       if (containers !== undefined && !Array.isArray(containers)) {
-        throw badRequest(`Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${typeof containers} into Go struct field PodSpec.spec.${list} of type []v1.Container`);
+        throw badRequest(
+          `Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${typeof containers} into Go struct field PodSpec.spec.${list} of type []v1.Container`,
+        );
       }
     }
   },
@@ -169,8 +204,18 @@ export const podStrategy: Strategy = {
   prepareForCreate(obj) {
     const pod = podOf(obj);
     pod.spec.tolerations ??= [
-      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS },
-      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS },
+      {
+        key: 'node.kubernetes.io/not-ready',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: DEFAULT_TOLERATION_SECONDS,
+      },
+      {
+        key: 'node.kubernetes.io/unreachable',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: DEFAULT_TOLERATION_SECONDS,
+      },
     ];
     // A client does not choose a new pod's status; the kubelet reports it later.
     pod.status = { phase: 'Pending', qosClass: qosClass(pod) };
@@ -211,9 +256,19 @@ export const podStrategy: Strategy = {
       for (const existing of old.spec.ephemeralContainers ?? []) {
         const now = byName.get(existing.name);
         if (!now) {
-          errors.push(fieldForbidden('spec.ephemeralContainers', `existing ephemeral containers "${existing.name}" may not be removed`));
+          errors.push(
+            fieldForbidden(
+              'spec.ephemeralContainers',
+              `existing ephemeral containers "${existing.name}" may not be removed`,
+            ),
+          );
         } else if (canonical(now) !== canonical(existing)) {
-          errors.push(fieldForbidden('spec.ephemeralContainers', `existing ephemeral containers "${existing.name}" may not be changed`));
+          errors.push(
+            fieldForbidden(
+              'spec.ephemeralContainers',
+              `existing ephemeral containers "${existing.name}" may not be changed`,
+            ),
+          );
         }
       }
       return errors;

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './db.ts';
-import { type PatchType, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
-import { NAMESPACES, RESOURCES, type ResourceDef, keyOf } from './resources.ts';
+import { jsonPatch, mergePatch, type PatchType, strategicMergePatch } from './patch.ts';
+import { keyOf, NAMESPACES, RESOURCES, type ResourceDef } from './resources.ts';
 import {
-  StatusError,
   alreadyExists,
   badRequest,
   conflict,
   internalError,
   invalid,
   notFound,
+  StatusError,
 } from './status.ts';
 import { type Stored, thaw } from './stored.ts';
 import { canonical, fieldInvalid, isPlainObject } from './strategy.ts';
@@ -55,6 +55,10 @@ export class Registry {
     this.clock = clock;
   }
 
+  now(): number {
+    return this.clock();
+  }
+
   /** metav1.Time on the wire: RFC 3339, whole seconds, UTC. */
   timestamp(): string {
     return new Date(Math.floor(this.clock() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -80,7 +84,12 @@ export class Registry {
     }
   }
 
-  create(def: ResourceDef, namespace: string | undefined, body: unknown, options: WriteOptions = {}): WriteResult {
+  create(
+    def: ResourceDef,
+    namespace: string | undefined,
+    body: unknown,
+    options: WriteOptions = {},
+  ): WriteResult {
     const obj = this.decode(def, namespace, body);
     this.checkNamespace(def, namespace, obj.metadata.name ?? '');
     if (obj.metadata.resourceVersion) {
@@ -113,7 +122,9 @@ export class Registry {
   ): WriteResult {
     const obj = this.decode(def, namespace, body);
     if (obj.metadata.name !== name) {
-      throw badRequest(`the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`,
+      );
     }
     const existing = this.db.table(def).current(keyOf(def, namespace, name));
     if (!existing) {
@@ -126,7 +137,12 @@ export class Registry {
     if (!requested) {
       if (!def.strategy.allowUnconditionalUpdate) {
         throw invalid(`${def.resource}${def.group ? `.${def.group}` : ''}`, name, def, [
-          fieldInvalid('metadata.resourceVersion', '0x0', 'must be specified for an update'),
+          // Go prints the zero uint64 as 0x0 here.
+          {
+            reason: 'FieldValueInvalid',
+            message: 'Invalid value: 0x0: must be specified for an update',
+            field: 'metadata.resourceVersion',
+          },
         ]);
       }
     } else if (requested !== existing.obj.metadata.resourceVersion) {
@@ -161,19 +177,30 @@ export class Registry {
     }
     const obj = this.decode(def, namespace, patched);
     if (obj.metadata.name !== name) {
-      throw invalid(def.kind, name, def, [fieldInvalid('metadata.name', obj.metadata.name ?? '', 'field is immutable')]);
+      throw invalid(def.kind, name, def, [
+        fieldInvalid('metadata.name', obj.metadata.name ?? '', 'field is immutable'),
+      ]);
     }
     // A resourceVersion written by the patch is a precondition on the stored version.
     if (obj.metadata.resourceVersion !== existing.obj.metadata.resourceVersion) throw conflict(def, name);
     return this.store(def, namespace, name, subresource, obj, existing, options);
   }
 
-  delete(def: ResourceDef, namespace: string | undefined, name: string, options: DeleteOptions = {}): WriteResult {
+  delete(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): WriteResult {
     const existing = this.get(def, namespace, name);
     const meta = existing.obj.metadata;
     const pre = options.preconditions;
     if (pre?.uid && pre.uid !== meta.uid) {
-      throw conflict(def, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ''}`);
+      throw conflict(
+        def,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ''}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
       throw conflict(
@@ -186,7 +213,8 @@ export class Registry {
     if (def === NAMESPACES) return this.deleteNamespace(existing, name, options);
     if (meta.finalizers?.length) {
       // Finalizers hold the object: it is only marked, and goes once the last finalizer is removed.
-      if (meta.deletionTimestamp || options.dryRun) return { code: 200, body: existing.obj, json: existing.json };
+      if (meta.deletionTimestamp || options.dryRun)
+        return { code: 200, body: existing.obj, json: existing.json };
       const marked = thaw(existing.obj);
       marked.metadata.deletionTimestamp = this.timestamp();
       marked.metadata.deletionGracePeriodSeconds = 0;
@@ -219,7 +247,8 @@ export class Registry {
     next.metadata.resourceVersion = existing.obj.metadata.resourceVersion;
     next.kind = def.kind;
     next.apiVersion = def.apiVersion;
-    if (canonical(next) === canonical(existing.obj)) return { code: 200, body: existing.obj, json: existing.json };
+    if (canonical(next) === canonical(existing.obj))
+      return { code: 200, body: existing.obj, json: existing.json };
     if (options.dryRun) return { code: 200, body: next };
     const key = keyOf(def, namespace, name);
     const finished = next.metadata.deletionTimestamp && !next.metadata.finalizers?.length;
@@ -236,7 +265,9 @@ export class Registry {
     terminating.metadata.deletionTimestamp ??= this.timestamp();
     terminating.status = { phase: 'Terminating' };
     if (options.dryRun) return { code: 200, body: terminating };
-    const marked = existing.obj.metadata.deletionTimestamp ? existing : this.db.commit(NAMESPACES, name, '', terminating).object;
+    const marked = existing.obj.metadata.deletionTimestamp
+      ? existing
+      : this.db.commit(NAMESPACES, name, '', terminating).object;
     for (const def of RESOURCES) {
       if (!def.namespaced) continue;
       const table = this.db.table(def);
@@ -265,28 +296,37 @@ export class Registry {
     return { code: 200, body: status };
   }
 
-  /** Turns a request body into an object of this resource, or the 400 the decoder would give. */
+  /**
+   * Turns a request body into an object of this resource, or the 400 the decoder would give.
+   * Takes ownership of `body` (a freshly parsed request body or patch result) and modifies it.
+   */
   decode(def: ResourceDef, namespace: string | undefined, body: unknown): KubeObject {
     if (!isPlainObject(body)) {
       throw badRequest(`Object '${def.kind}' is missing in 'null'`);
     }
-    const obj = structuredClone(body) as KubeObject;
+    const obj = body as KubeObject;
     if (obj.kind !== undefined && obj.kind !== def.kind) {
       throw badRequest(
         `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: converting (${String(obj.kind)}) to (${def.kind}): unknown conversion`,
       );
     }
     if (obj.apiVersion !== undefined && obj.apiVersion !== def.apiVersion) {
-      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${def.apiVersion})`);
+      throw badRequest(
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${def.apiVersion})`,
+      );
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isPlainObject(obj.metadata)) {
-      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: metadata must be an object`);
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: metadata must be an object`,
+      );
     }
     const meta: ObjectMeta = obj.metadata;
     if (def.namespaced) {
       if (meta.namespace && meta.namespace !== namespace) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       meta.namespace = namespace;
     } else {

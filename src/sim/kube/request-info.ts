@@ -3,15 +3,7 @@
  * RequestInfoFactory does (apiserver/pkg/endpoints/request/requestinfo.go).
  */
 
-export type Verb =
-  | 'get'
-  | 'list'
-  | 'watch'
-  | 'create'
-  | 'update'
-  | 'patch'
-  | 'delete'
-  | 'deletecollection';
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export interface RequestInfo {
   readonly method: string;
@@ -44,10 +36,23 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
   const url = new URL(rawUrl, 'http://sim.invalid');
   const path = url.pathname;
   const query = url.searchParams;
-  const base = { method, path, query, group: '', version: '', resource: '', subresource: '', namespace: undefined, name: '' };
+  const base = {
+    method,
+    path,
+    query,
+    group: '',
+    version: '',
+    resource: '',
+    subresource: '',
+    namespace: undefined,
+    name: '',
+  };
   const nonResource: RequestInfo = { ...base, isResource: false, verb: method.toLowerCase() };
 
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let rest: string[];
   let group = '';
   let version: string;
@@ -109,5 +114,17 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
   if (verb === 'delete' && name === '') verb = 'deletecollection';
   if (verb === 'list' && parseBool(query.get('watch')) === true) verb = 'watch';
 
-  return { method, path, query, isResource: true, verb, group, version, resource, subresource, namespace, name };
+  return {
+    method,
+    path,
+    query,
+    isResource: true,
+    verb,
+    group,
+    version,
+    resource,
+    subresource,
+    namespace,
+    name,
+  };
 }

@@ -19,7 +19,8 @@ export interface LabelSelector {
   matches(labels: Readonly<Record<string, string>> | undefined): boolean;
 }
 
-const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Label names are at most 63 characters, prefixes at most 253 (a DNS subdomain). */
 const MAX_NAME = 63;
@@ -134,7 +135,9 @@ class LabelParser {
         const value = this.value();
         if (op === 'gt' || op === 'lt') {
           if (!/^-?\d+$/.test(value)) {
-            throw unableToParse(`values[0]: Invalid value: "${value}": for 'Gt', 'Lt' operators, the value must be an integer`);
+            throw unableToParse(
+              `values[0]: Invalid value: "${value}": for 'Gt', 'Lt' operators, the value must be an integer`,
+            );
           }
         } else {
           checkValue(key, value);

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Database, type PendingWrite } from './db.ts';
-import { type FailureOptions, Faults, type RequestMatch, matches, resourceLabel } from './faults.ts';
+import { type FailureOptions, Faults, matches, type RequestMatch, resourceLabel } from './faults.ts';
 import { ApiHandler, type StaleWatchResponse } from './handler.ts';
 import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.ts';
 import { mergePatch } from './patch.ts';
 import { Registry } from './registry.ts';
 import type { RequestInfo } from './request-info.ts';
-import { LEASES, NAMESPACES, PODS, RESOURCES, type ResourceDef, keyOf } from './resources.ts';
-import { StatusError, invalid, tooOldResourceVersion } from './status.ts';
+import { keyOf, LEASES, NAMESPACES, PODS, RESOURCES, type ResourceDef } from './resources.ts';
+import { invalid, StatusError, watchCompacted } from './status.ts';
+import { type Stored, withTypeMeta } from './stored.ts';
+import { canonical } from './strategy.ts';
+import { type ServingCertificate, servingCertificate } from './tls.ts';
 import type { KubeObject, LeaseJson, NamespaceJson, PodJson, PodStatusJson } from './types.ts';
 import { type WatchCloseReason, WatchHub, type WatchInfo, type WatchStream } from './watch.ts';
 
@@ -21,6 +26,12 @@ export interface KubeSimulatorOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /**
+   * Serve HTTPS with a generated CA that the kubeconfig trusts (the default), like a real
+   * cluster. With false, plain HTTP, and the kubeconfig sets insecure-skip-tls-verify because
+   * client-node 2.x refuses an http server otherwise.
+   */
+  tls?: boolean;
   /** Period of BOOKMARK events on watches that allow them. The API server sends one about every minute. */
   bookmarkIntervalMs?: number;
   /** Changes per resource type kept for watches to resume from (the watch cache window); older resourceVersions get 410. */
@@ -72,6 +83,7 @@ export interface WatchMatch {
 const DEFAULTS: Required<Omit<KubeSimulatorOptions, 'clock'>> = {
   host: '127.0.0.1',
   port: 0,
+  tls: true,
   bookmarkIntervalMs: 60_000,
   historyLimit: 1000,
   compactionIntervalMs: 5 * 60_000,
@@ -104,8 +116,10 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   private readonly faults = new Faults();
   private readonly handler: ApiHandler;
   private readonly counts = new Map<string, number>();
-  private readonly sockets = new Set<Socket>();
-  private server: Server;
+  /** Raw TCP sockets by remote address and port, to reset the one under a TLS stream. */
+  private readonly sockets = new Map<string, Socket>();
+  private server: Server | undefined;
+  private certificate: ServingCertificate | undefined;
   private port = 0;
   private compactionTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -129,22 +143,29 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
       maxWatchBufferBytes: this.options.maxWatchBufferBytes,
       staleWatchResponse: this.options.staleWatchResponse,
       serverAddress: () => `${this.options.host}:${this.port}`,
+      resetConnection: (socket) => this.resetConnection(socket),
       onRequest: (info) => this.countRequest(info),
       onWatchOpen: (stream) => this.emit('watchOpen', stream.info),
       onWatchClose: (stream, reason) => this.emit('watchClose', stream.info, reason),
     });
-    this.server = this.createHttpServer();
     for (const name of this.options.namespaces) this.createNamespace(name);
   }
 
   /** Listens and starts periodic compaction. Called by `startKubeSimulator`. */
   async listen(): Promise<void> {
+    if (this.options.tls) this.certificate = await servingCertificate(this.options.host);
     await this.bind(this.options.port);
     this.scheduleCompaction();
   }
 
   get url(): string {
-    return `http://${this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host}:${this.port}`;
+    const scheme = this.options.tls ? 'https' : 'http';
+    return `${scheme}://${this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host}:${this.port}`;
+  }
+
+  /** The CA that signed the serving certificate (PEM), or undefined when serving plain HTTP. */
+  get caPem(): string | undefined {
+    return this.certificate?.caPem;
   }
 
   /** The newest resourceVersion, as a string like every resourceVersion on the wire. */
@@ -155,7 +176,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   // ---- kubeconfig -------------------------------------------------------------------------
 
   kubeconfigYaml(namespace = this.options.defaultNamespace): string {
-    return kubeconfigYaml({ server: this.url, namespace, token: this.token });
+    return kubeconfigYaml({ server: this.url, namespace, token: this.token, caPem: this.certificate?.caPem });
   }
 
   async writeKubeconfig(path: string, namespace?: string): Promise<void> {
@@ -207,13 +228,9 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
       const key = keyOf(PODS, obj.metadata.namespace, obj.metadata.name!);
       if (seen.has(key)) throw new Error(`bulkLoad: pod ${key} appears twice`);
       seen.add(key);
-      const existing = table.current(key);
-      if (existing) {
-        // Replacements go one by one so they keep their uid and become MODIFIED events.
-        this.upsert(PODS, pod);
-        continue;
-      }
-      writes.push({ key, namespace: obj.metadata.namespace!, obj });
+      // Replacements are written at once, each a MODIFIED event; new pods go in one batch.
+      if (table.current(key)) this.commitUpsert(PODS, pod, obj);
+      else writes.push({ key, namespace: obj.metadata.namespace!, obj });
     }
     this.db.commitMany(PODS, writes);
   }
@@ -227,14 +244,19 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   }
 
   /** JSON-merge-patches a pod's status (a kubelet's report): one MODIFIED event. */
-  patchPodStatus(namespace: string, name: string, status: Partial<PodStatusJson> | ((current: PodStatusJson) => PodStatusJson)): PodJson {
-    const current = this.registry.get(PODS, namespace, name).obj as PodJson;
-    const next = structuredClone(current) as PodJson;
+  patchPodStatus(
+    namespace: string,
+    name: string,
+    status: Partial<PodStatusJson> | ((current: PodStatusJson) => PodStatusJson),
+  ): PodJson {
+    const current = this.registry.get(PODS, namespace, name);
+    const next = structuredClone(current.obj) as PodJson;
+    const before = (current.obj as PodJson).status ?? {};
     next.status =
       typeof status === 'function'
-        ? status(structuredClone(current.status ?? {}))
-        : (mergePatch(current.status ?? {}, status) as PodStatusJson);
-    return this.db.commit(PODS, keyOf(PODS, namespace, name), namespace, next).object.obj as PodJson;
+        ? status(structuredClone(before))
+        : (mergePatch(before, status) as PodStatusJson);
+    return this.writeIfChanged(PODS, keyOf(PODS, namespace, name), namespace, next, current) as PodJson;
   }
 
   pod(namespace: string, name: string): PodJson | undefined {
@@ -255,7 +277,9 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   }
 
   leases(namespace?: string): LeaseJson[] {
-    return [...this.db.table(LEASES).scan(namespace ? `${namespace}/` : '', '')].map((s) => s.obj as LeaseJson);
+    return [...this.db.table(LEASES).scan(namespace ? `${namespace}/` : '', '')].map(
+      (s) => s.obj as LeaseJson,
+    );
   }
 
   // ---- observation ------------------------------------------------------------------------
@@ -364,6 +388,8 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
    */
   compact(resourceVersion?: string | number): void {
     const rv = resourceVersion === undefined ? this.db.rv : Number(resourceVersion);
+    if (!Number.isSafeInteger(rv) || rv < 0)
+      throw new RangeError(`not a resourceVersion: ${resourceVersion}`);
     this.db.compact(rv, true);
   }
 
@@ -373,10 +399,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
    */
   expireWatches(match?: WatchMatch): number {
     const streams = this.streams(match);
-    for (const stream of streams) {
-      const requested = Number(stream.info.resourceVersion) || this.db.rv;
-      stream.fail(tooOldResourceVersion(requested, this.db.rv).toStatus());
-    }
+    for (const stream of streams) stream.fail(watchCompacted().toStatus());
     return streams.length;
   }
 
@@ -402,7 +425,6 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     if (options.resetWatchCache ?? true) this.db.resetWatchHistory();
     if (options.downtimeMs) await new Promise((resolve) => setTimeout(resolve, options.downtimeMs));
     if (this.closed) return;
-    this.server = this.createHttpServer();
     await this.bind(this.port);
   }
 
@@ -429,33 +451,60 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   }
 
   private createHttpServer(): Server {
-    const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       void this.handler.handle(req, res);
-    });
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+    };
+    // Idle keep-alive connections live as long as the API server's (60 s) so clients reuse them.
+    const options = { keepAliveTimeout: 60_000 };
+    const server = this.certificate
+      ? createHttpsServer(
+          { ...options, cert: this.certificate.certPem, key: this.certificate.keyPem },
+          handle,
+        )
+      : createServer(options, handle);
+    server.on('connection', (socket: Socket) => {
+      const key = socketKey(socket);
+      this.sockets.set(key, socket);
+      socket.on('close', () => {
+        if (this.sockets.get(key) === socket) this.sockets.delete(key);
+      });
     });
     return server;
   }
 
+  /** Sends an RST on the TCP connection under `socket` (which may be a TLS socket over it). */
+  private resetConnection(socket: Socket): void {
+    const raw = this.sockets.get(socketKey(socket)) ?? socket;
+    try {
+      raw.resetAndDestroy();
+    } catch {
+      raw.destroy();
+    }
+    socket.destroy();
+  }
+
   private bind(port: number): Promise<void> {
+    const server = this.createHttpServer();
+    this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, this.options.host, () => {
-        this.server.off('error', onError);
-        this.port = (this.server.address() as AddressInfo).port;
+      server.once('error', onError);
+      server.listen(port, this.options.host, () => {
+        server.off('error', onError);
+        this.port = (server.address() as AddressInfo).port;
         resolve();
       });
     });
   }
 
   private shutdownHttp(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    this.server = undefined;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-      this.server.closeAllConnections();
+      server.close(() => resolve());
+      for (const socket of this.sockets.values()) socket.destroy();
+      server.closeAllConnections();
     });
   }
 
@@ -470,32 +519,60 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     this.compactionTimer.unref();
   }
 
-  /** The object to store for a programmatic upsert: defaulted and validated, status kept. */
+  /**
+   * The object to store for a programmatic upsert: defaulted and validated, status kept. Its
+   * namespace is created once the object is known to be valid.
+   */
   private prepareUpsert(def: ResourceDef, input: KubeObject): KubeObject {
     const namespace = input.metadata?.namespace;
-    if (def.namespaced) {
-      if (!namespace) throw new StatusError(400, 'BadRequest', `${def.kind} needs metadata.namespace`);
-      this.createNamespace(namespace);
+    if (def.namespaced && !namespace) {
+      throw new StatusError(400, 'BadRequest', `${def.kind} needs metadata.namespace`);
     }
-    const status = structuredClone((input as { status?: unknown }).status);
-    const obj = this.registry.decode(def, namespace, input);
+    // A trip through JSON copies the caller's object and gives it its wire form (Dates become strings).
+    const obj = this.registry.decode(def, namespace, JSON.parse(JSON.stringify(input)));
     delete obj.metadata.resourceVersion;
-    if (status !== undefined) (obj as { status?: unknown }).status = status;
     obj.metadata.uid ??= randomUUID();
     obj.metadata.creationTimestamp ??= this.registry.timestamp();
     const errors = def.strategy.validate(obj);
     if (errors.length) throw invalid(def.kind, obj.metadata.name ?? '', def, errors);
+    if (namespace) this.createNamespace(namespace);
     return obj;
   }
 
   private upsert(def: ResourceDef, input: KubeObject): KubeObject {
-    const obj = this.prepareUpsert(def, input);
+    return this.commitUpsert(def, input, this.prepareUpsert(def, input));
+  }
+
+  /** Writes a prepared object; a replacement keeps the stored uid and creation time unless the input set them. */
+  private commitUpsert(def: ResourceDef, input: KubeObject, obj: KubeObject): KubeObject {
     const key = keyOf(def, obj.metadata.namespace, obj.metadata.name!);
     const existing = this.db.table(def).current(key);
     if (existing && !input.metadata.uid) obj.metadata.uid = existing.obj.metadata.uid;
-    if (existing && !input.metadata.creationTimestamp) obj.metadata.creationTimestamp = existing.obj.metadata.creationTimestamp;
-    return this.db.commit(def, key, obj.metadata.namespace ?? '', obj).object.obj;
+    if (existing && !input.metadata.creationTimestamp) {
+      obj.metadata.creationTimestamp = existing.obj.metadata.creationTimestamp;
+    }
+    return this.writeIfChanged(def, key, obj.metadata.namespace ?? '', obj, existing);
   }
+
+  /** Like etcd3's GuaranteedUpdate, a write that changes nothing keeps its resourceVersion and sends no event. */
+  private writeIfChanged(
+    def: ResourceDef,
+    key: string,
+    namespace: string,
+    obj: KubeObject,
+    existing: Stored | undefined,
+  ): KubeObject {
+    if (existing) {
+      const candidate = withTypeMeta(obj, def.kind, def.apiVersion);
+      candidate.metadata = { ...candidate.metadata, resourceVersion: existing.obj.metadata.resourceVersion };
+      if (canonical(candidate) === canonical(existing.obj)) return existing.obj;
+    }
+    return this.db.commit(def, key, namespace, obj).object.obj;
+  }
+}
+
+function socketKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
 /** Starts a simulator listening on loopback (a free port unless `port` is given). */

@@ -29,7 +29,8 @@ export class SortedKeys {
     if (block[i] === key) return false;
     block.splice(i, 0, key);
     this.count++;
-    if (block.length > MAX_BLOCK * 2) this.blocks.splice(b, 1, block.slice(0, MAX_BLOCK), block.slice(MAX_BLOCK));
+    if (block.length > MAX_BLOCK * 2)
+      this.blocks.splice(b, 1, block.slice(0, MAX_BLOCK), block.slice(MAX_BLOCK));
     return true;
   }
 

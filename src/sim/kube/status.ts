@@ -96,7 +96,11 @@ export function badRequest(message: string): StatusError {
 }
 
 export function methodNotAllowed(): StatusError {
-  return new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  return new StatusError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+  );
 }
 
 /** The body the real API server sends for a path it does not serve. */
@@ -115,18 +119,18 @@ export function tooOldResourceVersion(requested: number, oldest: number): Status
   return new StatusError(410, 'Expired', `too old resource version: ${requested} (${oldest})`);
 }
 
+/** What a running watch gets when etcd compacts past its position (interpretWatchError). */
+export function watchCompacted(): StatusError {
+  return new StatusError(410, 'Expired', 'The resourceVersion for the provided watch is too old.');
+}
+
 /** A read that must be at least as new as a resourceVersion the server has not reached. */
 export function tooLargeResourceVersion(requested: number, current: number): StatusError {
-  return new StatusError(
-    504,
-    'Timeout',
-    `Too large resource version: ${requested}, current: ${current}`,
-    {
-      details: {
-        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-        retryAfterSeconds: 1,
-      },
+  return new StatusError(504, 'Timeout', `Too large resource version: ${requested}, current: ${current}`, {
+    details: {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
       retryAfterSeconds: 1,
     },
-  );
+    retryAfterSeconds: 1,
+  });
 }

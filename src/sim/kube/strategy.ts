@@ -1,5 +1,4 @@
-import type { StatusCause } from './types.ts';
-import type { KubeObject } from './types.ts';
+import type { KubeObject, StatusCause } from './types.ts';
 
 /**
  * Per-resource rules of the API server's registry (pkg/registry/<group>/<resource>/strategy.go):
@@ -89,11 +88,20 @@ export function dnsSubdomainErrors(field: string, value: string): StatusCause[] 
 export function validateMetadata(obj: KubeObject, nameIsLabel: boolean): StatusCause[] {
   const name = obj.metadata.name;
   if (!name) {
-    return [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }];
+    return [
+      {
+        reason: 'FieldValueRequired',
+        message: 'Required value: name or generateName is required',
+        field: 'metadata.name',
+      },
+    ];
   }
-  const errors = nameIsLabel ? dnsLabelErrors('metadata.name', name) : dnsSubdomainErrors('metadata.name', name);
+  const errors = nameIsLabel
+    ? dnsLabelErrors('metadata.name', name)
+    : dnsSubdomainErrors('metadata.name', name);
   for (const [key, value] of Object.entries(obj.metadata.labels ?? {})) {
-    if (typeof value !== 'string') errors.push(fieldInvalid(`metadata.labels`, value, `label ${key} must be a string`));
+    if (typeof value !== 'string')
+      errors.push(fieldInvalid(`metadata.labels`, value, `label ${key} must be a string`));
   }
   return errors;
 }
@@ -114,7 +122,11 @@ export function keepSystemMetadata(next: KubeObject, prev: KubeObject): StatusCa
   return errors;
 }
 
-export function setOrDelete<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+export function setOrDelete<T extends object, K extends keyof T>(
+  target: T,
+  key: K,
+  value: T[K] | undefined,
+): void {
   if (value === undefined) delete target[key];
   else target[key] = value;
 }

@@ -95,6 +95,7 @@ export type StatusReason =
   | 'MethodNotAllowed'
   | 'NotAcceptable'
   | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
   | 'Gone'
   | 'Expired'
   | 'TooManyRequests'

@@ -41,6 +41,10 @@ export interface WatchStreamOptions {
   /** Past this many unread bytes in the socket the stream is ended, like the watch cache drops a blocked watcher. */
   maxBufferedBytes: number;
   currentRv: () => number;
+  /** Resets the TCP connection under a response (an RST, not a FIN). */
+  resetConnection: (socket: Socket) => void;
+  /** Encodes an object for this watch when it is not sent as stored (kubectl's Table watches). */
+  render?: (stored: Stored) => string;
   onClose: (stream: WatchStream, reason: WatchCloseReason) => void;
 }
 
@@ -67,7 +71,8 @@ export class WatchStream {
   private readonly res: ServerResponse;
   private lastRv: number;
   private stalledLines: string[] | undefined;
-  private timedOutWhileStalled = false;
+  /** An end that came while stalled: it reaches the client only after resume(), like the data before it. */
+  private endAfterResume: WatchCloseReason | undefined;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -98,7 +103,7 @@ export class WatchStream {
     let chunk = '';
     for (const stored of initial) {
       if (!this.passes(stored)) continue;
-      chunk += line('ADDED', stored.json);
+      chunk += line('ADDED', this.encode(stored));
       if (chunk.length >= WRITE_CHUNK_BYTES) {
         this.write(chunk);
         chunk = '';
@@ -109,10 +114,14 @@ export class WatchStream {
     if (initialEventsEndRv !== undefined) {
       this.lastRv = Math.max(this.lastRv, initialEventsEndRv);
       this.write(
-        line('BOOKMARK', bookmarkJson(this.options.def, initialEventsEndRv, { 'k8s.io/initial-events-end': 'true' })),
+        line(
+          'BOOKMARK',
+          bookmarkJson(this.options.def, initialEventsEndRv, { 'k8s.io/initial-events-end': 'true' }),
+        ),
       );
     }
-    if (this.options.timeoutMs > 0) this.schedule(setTimeout(() => this.onTimeout(), this.options.timeoutMs));
+    if (this.options.timeoutMs > 0)
+      this.schedule(setTimeout(() => this.end('timeout'), this.options.timeoutMs));
     if (this.info.allowWatchBookmarks && this.options.bookmarkIntervalMs > 0) {
       this.schedule(setInterval(() => this.bookmark(), this.options.bookmarkIntervalMs));
     }
@@ -154,8 +163,8 @@ export class WatchStream {
     const held = this.stalledLines;
     if (!held) return;
     this.stalledLines = undefined;
-    for (const text of held) this.write(text);
-    if (this.timedOutWhileStalled) this.end('timeout');
+    for (const text of held) this.send(text);
+    if (this.endAfterResume) this.end(this.endAfterResume);
   }
 
   /** Resets the TCP connection: the client sees a connection error, not a clean end. */
@@ -163,21 +172,23 @@ export class WatchStream {
     if (this.closed) return;
     const socket = this.res.socket as Socket | null;
     this.finish('dropped');
-    if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-    else socket?.destroy();
+    if (socket) this.options.resetConnection(socket);
   }
 
-  /** Ends the stream cleanly (the chunked response's terminating chunk). */
+  /**
+   * Ends the stream cleanly (the chunked response's terminating chunk). On a stalled stream the
+   * end waits for resume(), except at shutdown.
+   */
   end(reason: WatchCloseReason): void {
     if (this.closed) return;
+    if (this.isStalled && reason !== 'shutdown') {
+      this.endAfterResume ??= reason;
+      return;
+    }
+    // A last bookmark before a timeout lets the client resume from the newest revision.
     if (this.info.allowWatchBookmarks && reason === 'timeout') this.bookmark();
     this.finish(reason);
     this.res.end();
-  }
-
-  private onTimeout(): void {
-    if (this.isStalled) this.timedOutWhileStalled = true;
-    else this.end('timeout');
   }
 
   private finish(reason: WatchCloseReason): void {
@@ -193,13 +204,14 @@ export class WatchStream {
   }
 
   private passes(stored: Stored): boolean {
-    if (this.options.namespace !== undefined && stored.obj.metadata.namespace !== this.options.namespace) return false;
+    if (this.options.namespace !== undefined && stored.obj.metadata.namespace !== this.options.namespace)
+      return false;
     return this.options.labels.matches(stored.obj.metadata.labels) && this.options.fields.matches(stored.obj);
   }
 
   /** The watch cache's rule: judge the new and the previous state against the selectors. */
   private lineFor(event: ChangeEvent): string | undefined {
-    if (this.options.labels.empty && this.options.fields.empty) {
+    if (this.options.labels.empty && this.options.fields.empty && !this.options.render) {
       let shared = sharedLines.get(event);
       if (shared === undefined) {
         shared = line(event.type, event.object.json);
@@ -209,18 +221,25 @@ export class WatchStream {
     }
     const now = event.type !== 'DELETED' && this.passes(event.object);
     const before = event.prev !== undefined && this.passes(event.prev);
-    if (now) return line(before ? 'MODIFIED' : 'ADDED', event.object.json);
+    if (now) return line(before ? 'MODIFIED' : 'ADDED', this.encode(event.object));
     if (!before) return undefined;
-    if (event.type === 'DELETED') return line('DELETED', event.object.json);
-    return line('DELETED', leftSelectorObject(event).json);
+    if (event.type === 'DELETED') return line('DELETED', this.encode(event.object));
+    return line('DELETED', this.encode(leftSelectorObject(event)));
   }
 
+  private encode(stored: Stored): string {
+    return this.options.render ? this.options.render(stored) : stored.json;
+  }
+
+  /** Sends now, holds back while stalled, and drops anything after an end that is waiting on a stall. */
   private write(text: string): void {
+    if (this.closed || this.endAfterResume) return;
+    if (this.stalledLines) this.stalledLines.push(text);
+    else this.send(text);
+  }
+
+  private send(text: string): void {
     if (this.closed) return;
-    if (this.stalledLines) {
-      this.stalledLines.push(text);
-      return;
-    }
     this.res.write(text);
     if (this.res.writableLength > this.options.maxBufferedBytes) this.end('slow');
   }
