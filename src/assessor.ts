@@ -52,14 +52,24 @@ export class Assessor {
     const wanted = (options.alwaysResolve || this.#policyNeedsEcr) && (!exempt || options.resolveExempt);
     if (parsed.ok && parsed.ref.ecr && wanted) {
       const lookup = this.#resolver.resolveOne(parsed.ref);
-      resolution = options.deadlineMs === undefined ? await lookup : await withDeadline(lookup, options.deadlineMs);
+      resolution =
+        options.deadlineMs === undefined ? await lookup : await withDeadline(lookup, options.deadlineMs);
     }
     return this.judge(image, parsed, resolution, options.namespace);
   }
 
   /** The verdict on facts already in hand (the inventory re-judges without asking ECR again). */
-  judge(image: string, parsed: ParseResult, resolution: Resolution | null, namespace?: string | null): ImageAssessment {
-    const evaluation = evaluate(this.#policy, { parsed, resolution }, { namespace: namespace ?? null, now: this.#now() });
+  judge(
+    image: string,
+    parsed: ParseResult,
+    resolution: Resolution | null,
+    namespace?: string | null,
+  ): ImageAssessment {
+    const evaluation = evaluate(
+      this.#policy,
+      { parsed, resolution },
+      { namespace: namespace ?? null, now: this.#now() },
+    );
     let status: ImageAssessment['status'];
     let reason: FailureReason | null = null;
     if (!parsed.ok) {
@@ -82,7 +92,12 @@ function withDeadline(lookup: Promise<Resolution>, deadlineMs: number): Promise<
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Resolution>((resolve) => {
     timer = setTimeout(
-      () => resolve({ status: 'unresolved', reason: 'timeout', message: `no answer from ECR within ${deadlineMs}ms` }),
+      () =>
+        resolve({
+          status: 'unresolved',
+          reason: 'timeout',
+          message: `no answer from ECR within ${deadlineMs}ms`,
+        }),
       deadlineMs,
     );
   });

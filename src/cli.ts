@@ -6,11 +6,11 @@ import { buildCore } from './app.ts';
 import { runCheck } from './commands/check.ts';
 import { runDemo } from './commands/demo.ts';
 import { runReport } from './commands/report.ts';
-import { startController } from './controller.ts';
-import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { loadConfig } from './config/index.ts';
 import type { Config, PolicyMode } from './config/types.ts';
+import { startController } from './controller.ts';
 import { isWardenError, messageOf, UsageError } from './errors.ts';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { createLogger } from './log.ts';
 
 import { VERSION } from './version.ts';
@@ -197,8 +197,15 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const needsKube = config.inventory.enabled || config.leaderElection.enabled;
   const kubeConfig = needsKube ? loadKubeConfig(io.env) : undefined;
   const signal = stopSignal();
-  const controller = await startController(config, { log, env: io.env, ...(kubeConfig ? { kubeConfig } : {}) });
-  log.info({ metrics: controller.metricsUrl, webhook: controller.webhookUrl, version: VERSION }, 'ecr-warden serving');
+  const controller = await startController(config, {
+    log,
+    env: io.env,
+    ...(kubeConfig ? { kubeConfig } : {}),
+  });
+  log.info(
+    { metrics: controller.metricsUrl, webhook: controller.webhookUrl, version: VERSION },
+    'ecr-warden serving',
+  );
   await waitFor(signal);
   log.info('stopping');
   await controller.stop();
@@ -232,11 +239,20 @@ async function report(args: readonly string[], io: CliIo): Promise<number> {
   const kubeConfig = loadKubeConfig(io.env);
   const namespace = values['all-namespaces']
     ? null
-    : (values.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default');
+    : (values.namespace ??
+      kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??
+      'default');
   const log = oneShotLogger(config);
   const core = buildCore(config, { log });
   try {
-    return await runReport(config, core, kubeConfig, { namespace, output, failOn: failOn ?? null }, io.stdout, log);
+    return await runReport(
+      config,
+      core,
+      kubeConfig,
+      { namespace, output, failOn: failOn ?? null },
+      io.stdout,
+      log,
+    );
   } finally {
     core.clients.destroy();
   }
@@ -264,6 +280,10 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  const code = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
   process.exitCode = code;
 }

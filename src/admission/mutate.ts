@@ -52,14 +52,13 @@ export function createMutateHandler(options: MutateOptions): AdmissionHandler {
       // Pinning needs the digest even when no enabled check needs ECR facts.
       alwaysResolve: true,
     };
-    const byImage = new Map<string, Promise<ImageAssessment>>();
-    for (const { image } of candidates) {
-      if (!byImage.has(image)) byImage.set(image, assessor.assess(image, assess));
-    }
+    const images = [...new Set(candidates.map((c) => c.image))];
+    const assessed = await Promise.all(images.map((image) => assessor.assess(image, assess)));
+    const byImage = new Map(images.map((image, i) => [image, assessed[i]!]));
     const patch: JsonPatchReplace[] = [];
     const warnings: string[] = [];
     for (const container of candidates) {
-      const outcome = pinOf(container, await byImage.get(container.image)!);
+      const outcome = pinOf(container, byImage.get(container.image)!);
       if (outcome === null) continue;
       if ('warning' in outcome) warnings.push(outcome.warning);
       else patch.push(outcome);

@@ -22,7 +22,8 @@ const EPHEMERAL_CONTAINERS = 'ephemeralcontainers';
  * /validate: one decision per review. Each container whose image the policy faults gets one line
  * naming it, its image and every failed check (`container "api" image …: 3 CRITICAL findings (max 0)`);
  * deny lines refuse the review with 403, warn lines become warnings, and in audit mode they are
- * recorded as an audit annotation. Each distinct image is assessed once per review.
+ * recorded as an audit annotation. Each distinct image is assessed once per review. A dry run is
+ * judged like any request: the webhook has no side effects (its lookups only fill the cache).
  */
 export function createValidateHandler(options: ValidateOptions): AdmissionHandler {
   const { webhook, policy, assessor } = options;
@@ -52,13 +53,9 @@ export function createValidateHandler(options: ValidateOptions): AdmissionHandle
       namespace: request.namespace || null,
       deadlineMs: lookupBudgetMs(webhook.deadline, context.receivedAt),
     };
-    const byImage = new Map<string, Promise<ImageAssessment>>();
-    for (const { image } of judged) {
-      if (!byImage.has(image)) byImage.set(image, assessor.assess(image, assess));
-    }
-    const assessments = new Map<string, ImageAssessment>();
-    for (const [image, pending] of byImage) assessments.set(image, await pending);
-    return decide(uid, judged, assessments);
+    const images = [...new Set(judged.map((c) => c.image))];
+    const assessed = await Promise.all(images.map((image) => assessor.assess(image, assess)));
+    return decide(uid, judged, new Map(images.map((image, i) => [image, assessed[i]!])));
   };
 }
 

@@ -1,7 +1,7 @@
+import type { Core } from '../app.ts';
 import type { ImageAssessment } from '../assessor.ts';
 import { assessmentToJson } from '../output/json.ts';
 import { findingsSummary, renderTable, shortDigest } from '../output/table.ts';
-import type { Core } from '../app.ts';
 
 export interface CheckOptions {
   images: string[];
@@ -12,8 +12,14 @@ export interface CheckOptions {
  * `ecr-warden check IMAGE...`: the policy on image references, without a cluster (a CI gate).
  * Exit 1 when any image is denied after the policy mode is applied, else 0.
  */
-export async function runCheck(core: Core, options: CheckOptions, out: NodeJS.WritableStream): Promise<number> {
-  const assessments = await Promise.all(options.images.map((image) => core.assessor.assess(image, { alwaysResolve: true })));
+export async function runCheck(
+  core: Core,
+  options: CheckOptions,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const assessments = await Promise.all(
+    options.images.map((image) => core.assessor.assess(image, { alwaysResolve: true })),
+  );
   if (options.output === 'json') {
     out.write(`${JSON.stringify(assessments.map(assessmentToJson), null, 2)}\n`);
   } else {
@@ -63,8 +69,13 @@ export function renderAssessments(
   const lines = [table[0] ?? ''];
   assessments.forEach((a, i) => {
     lines.push(table[i + 1] ?? '');
-    for (const v of a.evaluation.violations) lines.push(`    ${v.action === 'deny' ? '✗' : '!'} ${v.check} (${v.action}): ${v.message}`);
-    if (a.status === 'unresolved' && a.resolution?.status === 'unresolved' && a.evaluation.violations.length === 0) {
+    for (const v of a.evaluation.violations)
+      lines.push(`    ${v.action === 'deny' ? '✗' : '!'} ${v.check} (${v.action}): ${v.message}`);
+    if (
+      a.status === 'unresolved' &&
+      a.resolution?.status === 'unresolved' &&
+      a.evaluation.violations.length === 0
+    ) {
       lines.push(`    · ${a.resolution.message}`);
     }
   });
@@ -75,7 +86,9 @@ export function renderAssessments(
 /** `3 images: 1 allow, 1 warn, 1 deny` plus, in audit or warn mode, what enforce would deny. */
 export function summaryLine(assessments: readonly ImageAssessment[], noun = 'image'): string {
   const count = (v: string) => assessments.filter((a) => a.evaluation.verdict === v).length;
-  const wouldDeny = assessments.filter((a) => a.evaluation.enforcedVerdict === 'deny' && a.evaluation.verdict !== 'deny').length;
+  const wouldDeny = assessments.filter(
+    (a) => a.evaluation.enforcedVerdict === 'deny' && a.evaluation.verdict !== 'deny',
+  ).length;
   const n = assessments.length;
   let line = `${n} ${noun}${n === 1 ? '' : 's'}: ${count('allow')} allow, ${count('warn')} warn, ${count('deny')} deny`;
   if (wouldDeny) line += ` (${wouldDeny} would be denied under policy.mode enforce)`;

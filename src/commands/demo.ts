@@ -6,8 +6,8 @@ import { generateCertificateAuthority, issueServingCertificate } from '../admiss
 import { parseConfig } from '../config/index.ts';
 import { startController } from '../controller.ts';
 import type { Logger } from '../log.ts';
-import { SIMULATOR_CREDENTIALS } from '../sim/ecr/index.ts';
 import { DEMO_HOST, startDemoWorld } from '../sim/demo-world.ts';
+import { SIMULATOR_CREDENTIALS } from '../sim/ecr/index.ts';
 import { runReport } from './report.ts';
 
 /** The demo listens where a user expects (9090, 8443) unless those are taken; then anywhere free. */
@@ -95,7 +95,10 @@ export async function runDemo(out: NodeJS.WritableStream, log: Logger, signal: A
         log,
       );
       out.write('\nPress Ctrl-C to stop.\n');
-      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      if (!signal.aborted)
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
     } finally {
       await controller.stop();
     }

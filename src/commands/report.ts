@@ -77,7 +77,11 @@ export async function runReport(
         header: ['NAMESPACE', 'POD', 'CONTAINER'],
         cells: (i) => {
           const r = rows[i]!;
-          return [r.namespace, r.pod, r.container.kind === 'regular' ? r.container.name : `${r.container.name} (${r.container.kind})`];
+          return [
+            r.namespace,
+            r.pod,
+            r.container.kind === 'regular' ? r.container.name : `${r.container.name} (${r.container.kind})`,
+          ];
         },
       },
       {

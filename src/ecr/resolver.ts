@@ -116,7 +116,9 @@ export class Resolver {
       this.#log.error({ err, image: ref.original }, 'resolver failed unexpectedly');
       return unresolved('error', `internal error resolving ${ref.original}`);
     } finally {
-      this.#observer.cache(served.includes('miss') ? 'miss' : served.includes('coalesced') ? 'coalesced' : 'hit');
+      this.#observer.cache(
+        served.includes('miss') ? 'miss' : served.includes('coalesced') ? 'coalesced' : 'hit',
+      );
     }
   }
 
@@ -143,7 +145,12 @@ export class Resolver {
         (found) => {
           // Keep the tag entry small; the detail it came with goes to the detail cache.
           this.#tags.set(`tag:${repoKey}:${tag}`, { ok: true, digest: found.digest }, this.#ecr.tagTTL);
-          if (found.detail) this.#details.set(detailKey(repoKey, found.digest), { ok: true, detail: found.detail }, this.#ecr.detailTTL);
+          if (found.detail)
+            this.#details.set(
+              detailKey(repoKey, found.digest),
+              { ok: true, detail: found.detail },
+              this.#ecr.detailTTL,
+            );
         },
       );
       if (!answer.ok) return unresolved(answer.reason, answer.message);
@@ -177,7 +184,11 @@ export class Resolver {
         () => this.#fetchScan(loc, digest),
         // "No scan yet" changes soon after a push: keep it only as long as a negative answer.
         (found) =>
-          this.#scans.set(key, found, found.scan.status === 'NOT_SCANNED' ? this.#ecr.negativeTTL : this.#ecr.detailTTL),
+          this.#scans.set(
+            key,
+            found,
+            found.scan.status === 'NOT_SCANNED' ? this.#ecr.negativeTTL : this.#ecr.detailTTL,
+          ),
       );
       if (answer.ok) scan = answer.scan;
       else scanError = answer.reason;
@@ -234,7 +245,11 @@ export class Resolver {
       this.#pending.set(groupKey, group);
     }
     const { promise, resolve } = Promise.withResolvers<TagAnswer & DetailAnswer>();
-    group.items.push({ key: id.imageTag ?? id.imageDigest ?? '', id, settle: resolve as PendingItem['settle'] });
+    group.items.push({
+      key: id.imageTag ?? id.imageDigest ?? '',
+      id,
+      settle: resolve as PendingItem['settle'],
+    });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // setImmediate, not a microtask: asks made across a chain of awaits in this turn share the batch.
@@ -250,7 +265,10 @@ export class Resolver {
     for (const group of groups.values()) {
       for (let i = 0; i < group.items.length; i += MAX_IDS_PER_CALL) {
         const chunk = group.items.slice(i, i + MAX_IDS_PER_CALL);
-        const run = group.operation === 'DescribeImages' ? this.#describe(group.loc, chunk) : this.#batchGet(group.loc, chunk);
+        const run =
+          group.operation === 'DescribeImages'
+            ? this.#describe(group.loc, chunk)
+            : this.#batchGet(group.loc, chunk);
         run.catch((err: unknown) => {
           this.#log.error({ err }, 'batch failed unexpectedly');
           for (const item of chunk) item.settle(failure('error', 'internal error'));
@@ -283,7 +301,9 @@ export class Resolver {
       const details = outcome.value.imageDetails ?? [];
       for (const item of items) {
         const detail = details.find((d) =>
-          item.id.imageDigest ? d.imageDigest === item.id.imageDigest : (d.imageTags ?? []).includes(item.id.imageTag ?? ''),
+          item.id.imageDigest
+            ? d.imageDigest === item.id.imageDigest
+            : (d.imageTags ?? []).includes(item.id.imageTag ?? ''),
         );
         if (detail?.imageDigest) item.settle({ ok: true, digest: detail.imageDigest, detail });
         else item.settle(notFound(loc, item.id));
@@ -299,7 +319,10 @@ export class Resolver {
       await Promise.all([this.#describe(loc, items.slice(0, half)), this.#describe(loc, items.slice(half))]);
       return;
     }
-    const answer = outcome.reason === 'repository_not_found' ? repositoryNotFound(loc) : failure(outcome.reason, outcome.message);
+    const answer =
+      outcome.reason === 'repository_not_found'
+        ? repositoryNotFound(loc)
+        : failure(outcome.reason, outcome.message);
     for (const item of items) item.settle(answer);
   }
 
@@ -319,7 +342,10 @@ export class Resolver {
       ),
     );
     if (!outcome.ok) {
-      const answer = outcome.reason === 'repository_not_found' ? repositoryNotFound(loc) : failure(outcome.reason, outcome.message);
+      const answer =
+        outcome.reason === 'repository_not_found'
+          ? repositoryNotFound(loc)
+          : failure(outcome.reason, outcome.message);
       for (const item of items) item.settle(answer);
       return;
     }
@@ -374,7 +400,10 @@ export class Resolver {
       );
       if (!outcome.ok) {
         if (outcome.name === 'ScanNotFoundException') {
-          return { ok: true, scan: { status: 'NOT_SCANNED', description: null, findings: {}, completedAt: null } };
+          return {
+            ok: true,
+            scan: { status: 'NOT_SCANNED', description: null, findings: {}, completedAt: null },
+          };
         }
         return failure(outcome.reason, outcome.message);
       }

@@ -10,7 +10,10 @@ export function normalizeSeverity(severity: string | undefined): Severity {
   return KNOWN.has(upper) ? (upper as Severity) : 'UNDEFINED';
 }
 
-function addCounts(into: Partial<Record<Severity, number>>, counts: Record<string, number> | undefined): void {
+function addCounts(
+  into: Partial<Record<Severity, number>>,
+  counts: Record<string, number> | undefined,
+): void {
   for (const [severity, count] of Object.entries(counts ?? {})) {
     if (typeof count !== 'number' || !Number.isFinite(count) || count <= 0) continue;
     const key = normalizeSeverity(severity);

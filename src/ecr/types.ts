@@ -11,7 +11,11 @@ export type FailureReason =
   | 'error';
 
 /** Reasons that are answers about the image, not about our ability to ask: cached for negativeTTL. */
-export const DEFINITE_REASONS: ReadonlySet<FailureReason> = new Set(['not_found', 'repository_not_found', 'access_denied']);
+export const DEFINITE_REASONS: ReadonlySet<FailureReason> = new Set([
+  'not_found',
+  'repository_not_found',
+  'access_denied',
+]);
 
 export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
 

@@ -245,7 +245,8 @@ export class Inventory implements PodSink, ImageSeriesSource {
       const r = entry.resolution;
       if (r?.status !== 'resolved' || !entry.parsed.ok) continue;
       let drifted = 0;
-      for (const [digest, count] of entry.running) if (digest !== null && digest !== r.facts.digest) drifted += count;
+      for (const [digest, count] of entry.running)
+        if (digest !== null && digest !== r.facts.digest) drifted += count;
       yield {
         registryId: r.facts.registryId,
         region: r.facts.region,
@@ -339,7 +340,9 @@ function sameContainers(a: TrackedPod, b: TrackedPod): boolean {
   if (a.containers.length !== b.containers.length) return false;
   return a.containers.every((c, i) => {
     const d = b.containers[i]!;
-    return c.name === d.name && c.kind === d.kind && c.image === d.image && c.runningDigest === d.runningDigest;
+    return (
+      c.name === d.name && c.kind === d.kind && c.image === d.image && c.runningDigest === d.runningDigest
+    );
   });
 }
 

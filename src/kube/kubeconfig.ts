@@ -30,12 +30,19 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig
     if (existing.length === 1) kc.loadFromFile(existing[0]!);
     else kc.loadFromDefault({}, false);
   } catch (err) {
-    throw new WardenError('ERR_KUBE_CONFIG', `cannot load kubeconfig ${existing.join(':')}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new WardenError(
+      'ERR_KUBE_CONFIG',
+      `cannot load kubeconfig ${existing.join(':')}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!kc.getCurrentCluster()) {
-    throw new WardenError('ERR_KUBE_CONFIG', `kubeconfig ${existing.join(':')} has no current context with a cluster`);
+    throw new WardenError(
+      'ERR_KUBE_CONFIG',
+      `kubeconfig ${existing.join(':')} has no current context with a cluster`,
+    );
   }
   return kc;
 }

@@ -177,8 +177,13 @@ export class PodWatcher {
   }
 
   /** One watch stream, from `resourceVersion` until it ends; says why it ended and where it got to. */
-  #watchOnce(scope: Scope, resourceVersion: string): Promise<{ reason: WatchRestartReason; resourceVersion: string }> {
-    const path = scope.namespace ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods` : '/api/v1/pods';
+  #watchOnce(
+    scope: Scope,
+    resourceVersion: string,
+  ): Promise<{ reason: WatchRestartReason; resourceVersion: string }> {
+    const path = scope.namespace
+      ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods`
+      : '/api/v1/pods';
     let latest = resourceVersion;
     let verdict: WatchRestartReason | null = null;
     return new Promise((resolve) => {
@@ -187,7 +192,10 @@ export class PodWatcher {
         resolve({ reason: verdict ?? reason, resourceVersion: latest });
       };
       const onEvent = (type: string, object: unknown) => {
-        const obj = object as { metadata?: { resourceVersion?: string; name?: string; namespace?: string }; code?: number };
+        const obj = object as {
+          metadata?: { resourceVersion?: string; name?: string; namespace?: string };
+          code?: number;
+        };
         switch (type) {
           case 'ADDED':
           case 'MODIFIED': {
@@ -196,7 +204,8 @@ export class PodWatcher {
             break;
           }
           case 'DELETED':
-            if (obj.metadata?.namespace && obj.metadata.name) this.#o.sink.remove(obj.metadata.namespace, obj.metadata.name);
+            if (obj.metadata?.namespace && obj.metadata.name)
+              this.#o.sink.remove(obj.metadata.namespace, obj.metadata.name);
             break;
           case 'BOOKMARK':
             break;

@@ -43,7 +43,11 @@ interface RawStatus {
 }
 interface RawPod {
   metadata?: { name?: unknown; namespace?: unknown };
-  spec?: { containers?: RawContainer[]; initContainers?: RawContainer[]; ephemeralContainers?: RawContainer[] };
+  spec?: {
+    containers?: RawContainer[];
+    initContainers?: RawContainer[];
+    ephemeralContainers?: RawContainer[];
+  };
   status?: {
     containerStatuses?: RawStatus[];
     initContainerStatuses?: RawStatus[];
@@ -71,7 +75,11 @@ export function trimPod(raw: unknown, pool: StringPool): TrackedPod | null {
   const namespace = pod?.metadata?.namespace;
   if (typeof name !== 'string' || typeof namespace !== 'string') return null;
   const containers: TrackedContainer[] = [];
-  const add = (kind: TrackedContainer['kind'], specs: RawContainer[] | undefined, statuses: RawStatus[] | undefined) => {
+  const add = (
+    kind: TrackedContainer['kind'],
+    specs: RawContainer[] | undefined,
+    statuses: RawStatus[] | undefined,
+  ) => {
     if (!Array.isArray(specs)) return;
     for (const c of specs) {
       if (typeof c?.name !== 'string' || typeof c.image !== 'string') continue;

@@ -15,7 +15,12 @@ export interface MetricDefinition {
   labels: readonly string[];
 }
 
-const def = (name: string, type: MetricDefinition['type'], labels: readonly string[], help: string): MetricDefinition => ({
+const def = (
+  name: string,
+  type: MetricDefinition['type'],
+  labels: readonly string[],
+  help: string,
+): MetricDefinition => ({
   name: PREFIX + name,
   type,
   labels,
@@ -25,16 +30,36 @@ const def = (name: string, type: MetricDefinition['type'], labels: readonly stri
 /** Per-image series, rendered from the inventory by ./images.ts (one series per distinct image, never per pod). */
 export const IMAGE_METRICS = {
   info: def('image_info', 'gauge', IMAGE_LABELS, 'An ECR image in use by tracked pods, resolved (always 1).'),
-  containers: def('image_containers', 'gauge', IMAGE_LABELS, 'Containers of tracked pods using the image (init, regular, ephemeral).'),
+  containers: def(
+    'image_containers',
+    'gauge',
+    IMAGE_LABELS,
+    'Containers of tracked pods using the image (init, regular, ephemeral).',
+  ),
   driftedContainers: def(
     'image_drifted_containers',
     'gauge',
     IMAGE_LABELS,
     'Containers running another digest than the one the tag points to now.',
   ),
-  scanStatus: def('image_scan_status', 'gauge', [...DIGEST_LABELS, 'status'], 'ECR scan status of the image (1 for its status).'),
-  scanFindings: def('image_scan_findings', 'gauge', [...DIGEST_LABELS, 'severity'], 'Scan findings of the image by severity.'),
-  pushed: def('image_pushed_timestamp_seconds', 'gauge', DIGEST_LABELS, 'When the image was pushed (imagePushedAt), Unix seconds.'),
+  scanStatus: def(
+    'image_scan_status',
+    'gauge',
+    [...DIGEST_LABELS, 'status'],
+    'ECR scan status of the image (1 for its status).',
+  ),
+  scanFindings: def(
+    'image_scan_findings',
+    'gauge',
+    [...DIGEST_LABELS, 'severity'],
+    'Scan findings of the image by severity.',
+  ),
+  pushed: def(
+    'image_pushed_timestamp_seconds',
+    'gauge',
+    DIGEST_LABELS,
+    'When the image was pushed (imagePushedAt), Unix seconds.',
+  ),
   lastPull: def(
     'image_last_recorded_pull_timestamp_seconds',
     'gauge',
@@ -42,33 +67,83 @@ export const IMAGE_METRICS = {
     "ECR's lastRecordedPullTime for the image, Unix seconds.",
   ),
   size: def('image_size_bytes', 'gauge', DIGEST_LABELS, 'Image size in ECR (imageSizeInBytes).'),
-  stale: def('image_stale', 'gauge', DIGEST_LABELS, 'Whether lastRecordedPullTime is older than inventory.staleAfter (0 or 1).'),
-  status: def('image_status', 'gauge', [...DIGEST_LABELS, 'status'], 'ECR imageStatus: ACTIVE, ARCHIVED or ACTIVATING (1 for its status).'),
+  stale: def(
+    'image_stale',
+    'gauge',
+    DIGEST_LABELS,
+    'Whether lastRecordedPullTime is older than inventory.staleAfter (0 or 1).',
+  ),
+  status: def(
+    'image_status',
+    'gauge',
+    [...DIGEST_LABELS, 'status'],
+    'ECR imageStatus: ACTIVE, ARCHIVED or ACTIVATING (1 for its status).',
+  ),
   unresolved: def(
     'image_unresolved',
     'gauge',
     ['registry_id', 'region', 'repository', 'reason'],
     'Images in use that could not be resolved, by reason (empty labels where the reference did not parse).',
   ),
-  policyViolations: def('policy_violations', 'gauge', ['namespace', 'check', 'action'], 'Running containers failing a policy check.'),
+  policyViolations: def(
+    'policy_violations',
+    'gauge',
+    ['namespace', 'check', 'action'],
+    'Running containers failing a policy check.',
+  ),
 } as const;
 
 /** Metrics kept in the prom-client registry (./registry.ts). */
 export const METRICS = {
-  ecrRequests: def('ecr_requests_total', 'counter', ['operation', 'region', 'outcome'], 'ECR API calls by outcome.'),
-  ecrRequestDuration: def('ecr_request_duration_seconds', 'histogram', ['operation', 'region'], 'ECR API call duration, retries included.'),
-  cacheRequests: def('cache_requests_total', 'counter', ['result'], 'Image lookups by how they were served: hit, miss or coalesced.'),
+  ecrRequests: def(
+    'ecr_requests_total',
+    'counter',
+    ['operation', 'region', 'outcome'],
+    'ECR API calls by outcome.',
+  ),
+  ecrRequestDuration: def(
+    'ecr_request_duration_seconds',
+    'histogram',
+    ['operation', 'region'],
+    'ECR API call duration, retries included.',
+  ),
+  cacheRequests: def(
+    'cache_requests_total',
+    'counter',
+    ['result'],
+    'Image lookups by how they were served: hit, miss or coalesced.',
+  ),
   admissionReviews: def(
     'admission_reviews_total',
     'counter',
     ['webhook', 'kind', 'decision'],
     'AdmissionReviews answered, by webhook, kind and decision (allowed, warned, denied, error).',
   ),
-  admissionDuration: def('admission_review_duration_seconds', 'histogram', ['webhook'], 'Time to answer an AdmissionReview.'),
+  admissionDuration: def(
+    'admission_review_duration_seconds',
+    'histogram',
+    ['webhook'],
+    'Time to answer an AdmissionReview.',
+  ),
   podsTracked: def('pods_tracked', 'gauge', [], 'Pods in the inventory.'),
   imagesTracked: def('images_tracked', 'gauge', [], 'Distinct image references in use by tracked pods.'),
-  watchRestarts: def('watch_restarts_total', 'counter', ['reason'], 'Pod watch restarts by reason (closed, error, gone, idle).'),
-  imageSeriesDropped: def('image_series_dropped', 'gauge', [], 'Images in use left out of per-image series by ecr.maxImageSeries.'),
-  leader: def('leader', 'gauge', [], 'Whether this replica runs the inventory (always 1 with leader election off).'),
+  watchRestarts: def(
+    'watch_restarts_total',
+    'counter',
+    ['reason'],
+    'Pod watch restarts by reason (closed, error, gone, idle).',
+  ),
+  imageSeriesDropped: def(
+    'image_series_dropped',
+    'gauge',
+    [],
+    'Images in use left out of per-image series by ecr.maxImageSeries.',
+  ),
+  leader: def(
+    'leader',
+    'gauge',
+    [],
+    'Whether this replica runs the inventory (always 1 with leader election off).',
+  ),
   buildInfo: def('build_info', 'gauge', ['version'], 'Build information (always 1).'),
 } as const;

@@ -40,7 +40,9 @@ export interface ImageSeriesSource {
 
 /** Label values come from ECR and pod specs: escape exactly what the text format requires. */
 function esc(value: string): string {
-  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+  return /[\\"\n]/.test(value)
+    ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+    : value;
 }
 
 function header(d: MetricDefinition): string {
@@ -121,10 +123,12 @@ export class ImageMetricsRenderer {
       const d = `${base},digest="${esc(f.digest)}"`;
       if (f.scan) {
         scanStatus.push(`${m.scanStatus.name}{${d},status="${esc(f.scan.status)}"} 1`);
-        for (const sev of SEVERITIES) findings.push(`${m.scanFindings.name}{${d},severity="${sev}"} ${f.scan.findings[sev] ?? 0}`);
+        for (const sev of SEVERITIES)
+          findings.push(`${m.scanFindings.name}{${d},severity="${sev}"} ${f.scan.findings[sev] ?? 0}`);
       }
       if (f.pushedAt) pushed.push(`${m.pushed.name}{${d}} ${num(f.pushedAt.getTime() / 1000)}`);
-      if (f.lastRecordedPullTime) pulled.push(`${m.lastPull.name}{${d}} ${num(f.lastRecordedPullTime.getTime() / 1000)}`);
+      if (f.lastRecordedPullTime)
+        pulled.push(`${m.lastPull.name}{${d}} ${num(f.lastRecordedPullTime.getTime() / 1000)}`);
       if (f.sizeBytes !== null) size.push(`${m.size.name}{${d}} ${num(f.sizeBytes)}`);
       stale.push(`${m.stale.name}{${d}} ${row.stale ? 1 : 0}`);
       status.push(`${m.status.name}{${d},status="${esc(f.imageStatus)}"} 1`);

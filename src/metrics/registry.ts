@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { FailureReason, ResolverObserver } from '../ecr/types.ts';
 import { METRICS } from './definitions.ts';
 import { ImageMetricsRenderer, type ImageSeriesSource } from './images.ts';
@@ -81,7 +81,12 @@ export class WardenMetrics implements ResolverObserver {
     this.#cache.inc({ result });
   }
 
-  review(webhook: 'validate' | 'mutate', kind: string, decision: 'allowed' | 'warned' | 'denied' | 'error', seconds: number): void {
+  review(
+    webhook: 'validate' | 'mutate',
+    kind: string,
+    decision: 'allowed' | 'warned' | 'denied' | 'error',
+    seconds: number,
+  ): void {
     this.#reviews.inc({ webhook, kind, decision });
     this.#reviewDuration.observe({ webhook }, seconds);
   }

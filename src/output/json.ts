@@ -31,14 +31,23 @@ export function assessmentToJson(a: ImageAssessment): ImageJson {
   return {
     image: a.image,
     ecr: ref?.ecr
-      ? { registryId: ref.ecr.registryId, region: ref.ecr.region, repository: ref.ecr.repository, tag: ref.tag }
+      ? {
+          registryId: ref.ecr.registryId,
+          region: ref.ecr.region,
+          repository: ref.ecr.repository,
+          tag: ref.tag,
+        }
       : null,
     digest: facts?.digest ?? ref?.digest ?? null,
     status: a.status,
     reason: a.reason,
     message,
     scan: facts?.scan
-      ? { status: facts.scan.status, findings: { ...facts.scan.findings }, completedAt: iso(facts.scan.completedAt) }
+      ? {
+          status: facts.scan.status,
+          findings: { ...facts.scan.findings },
+          completedAt: iso(facts.scan.completedAt),
+        }
       : null,
     pushedAt: iso(facts?.pushedAt),
     lastRecordedPullTime: iso(facts?.lastRecordedPullTime),

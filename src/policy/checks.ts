@@ -15,7 +15,10 @@ export interface CheckSubject {
  * A check's answer: it passed; it failed, with a message giving the numbers; or the fact it needs is
  * not known (ECR did not answer), which policy.onError decides.
  */
-export type CheckOutcome = { result: 'pass' } | { result: 'fail'; message: string } | { result: 'unknown'; message: string };
+export type CheckOutcome =
+  | { result: 'pass' }
+  | { result: 'fail'; message: string }
+  | { result: 'unknown'; message: string };
 
 export interface Check<K extends CheckName = CheckName> {
   name: K;
@@ -123,7 +126,11 @@ const scanComplete: Check<'scanComplete'> = {
   run(subject) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
-    if (!facts.scan) return { result: 'unknown', message: `scan status unknown (${describeReason(facts.scanError ?? 'error')})` };
+    if (!facts.scan)
+      return {
+        result: 'unknown',
+        message: `scan status unknown (${describeReason(facts.scanError ?? 'error')})`,
+      };
     if (COMPLETE_STATUSES.has(facts.scan.status)) return PASS;
     if (facts.scan.status === 'NOT_SCANNED') return fail('image has not been scanned');
     const why = facts.scan.description ? `: ${facts.scan.description}` : '';
@@ -138,7 +145,11 @@ const severity: Check<'severity'> = {
   run(subject, settings) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
-    if (!facts.scan) return { result: 'unknown', message: `findings unknown (${describeReason(facts.scanError ?? 'error')})` };
+    if (!facts.scan)
+      return {
+        result: 'unknown',
+        message: `findings unknown (${describeReason(facts.scanError ?? 'error')})`,
+      };
     const over: string[] = [];
     for (const sev of SEVERITIES) {
       const max = settings.max[sev as Severity];

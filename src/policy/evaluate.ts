@@ -46,7 +46,11 @@ function exemptGlobs(policy: PolicyConfig): ImageGlob[] {
 /** Exempt images and namespaces skip every check. */
 export function isExempt(policy: PolicyConfig, subject: CheckSubject, namespace?: string | null): boolean {
   if (namespace && policy.exemptNamespaces.includes(namespace)) return true;
-  return subject.parsed.ok && policy.exemptImages.length > 0 && matchesAnyImageGlob(exemptGlobs(policy), subject.parsed.ref);
+  return (
+    subject.parsed.ok &&
+    policy.exemptImages.length > 0 &&
+    matchesAnyImageGlob(exemptGlobs(policy), subject.parsed.ref)
+  );
 }
 
 /**

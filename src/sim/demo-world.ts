@@ -23,7 +23,11 @@ const ago = (now: number, days: number) => new Date(now - days * DAY);
  */
 export async function startDemoWorld(options: { now?: number } = {}): Promise<DemoWorld> {
   const now = options.now ?? Date.now();
-  const basic = (findings: Record<string, number>) => ({ kind: 'native-basic' as const, status: 'COMPLETE' as const, findings });
+  const basic = (findings: Record<string, number>) => ({
+    kind: 'native-basic' as const,
+    status: 'COMPLETE' as const,
+    findings,
+  });
   const img = (tags: string[], pushedDaysAgo: number, extra: Partial<SimImage> = {}): SimImage => ({
     tags,
     pushedAt: ago(now, pushedDaysAgo),
@@ -40,7 +44,10 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
           repositories: [
             {
               name: 'payments/api',
-              images: [img(['v2.3.0'], 40, { scan: basic({ HIGH: 2, MEDIUM: 5 }) }), img(['v2.4.0'], 3, { scan: basic({ MEDIUM: 1 }) })],
+              images: [
+                img(['v2.3.0'], 40, { scan: basic({ HIGH: 2, MEDIUM: 5 }) }),
+                img(['v2.4.0'], 3, { scan: basic({ MEDIUM: 1 }) }),
+              ],
             },
             {
               name: 'payments/ledger',
@@ -54,15 +61,26 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
             {
               name: 'batch/reports',
               images: [
-                img(['2025.06'], 500, { imageStatus: 'ARCHIVED', lastRecordedPullTime: ago(now, 200), scan: basic({}) }),
+                img(['2025.06'], 500, {
+                  imageStatus: 'ARCHIVED',
+                  lastRecordedPullTime: ago(now, 200),
+                  scan: basic({}),
+                }),
                 img(['2026.11'], 5, {
-                  scan: { kind: 'enhanced', status: 'ACTIVE', findings: { HIGH: 1, UNTRIAGED: 2 }, includeCounts: false },
+                  scan: {
+                    kind: 'enhanced',
+                    status: 'ACTIVE',
+                    findings: { HIGH: 1, UNTRIAGED: 2 },
+                    includeCounts: false,
+                  },
                 }),
               ],
             },
             {
               name: 'platform/metrics-agent',
-              images: [img(['v0.9.1'], 300, { lastRecordedPullTime: ago(now, 120), scan: basic({ LOW: 2 }) })],
+              images: [
+                img(['v0.9.1'], 300, { lastRecordedPullTime: ago(now, 120), scan: basic({ LOW: 2 }) }),
+              ],
             },
             {
               name: 'platform/migrations',
@@ -74,7 +92,9 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
         {
           accountId: DEMO_ACCOUNT,
           region: 'eu-west-1',
-          repositories: [{ name: 'payments/api', images: [img(['v2.4.0'], 3, { scan: basic({ MEDIUM: 1 }) })] }],
+          repositories: [
+            { name: 'payments/api', images: [img(['v2.4.0'], 3, { scan: basic({ MEDIUM: 1 }) })] },
+          ],
         },
       ],
     },
@@ -89,7 +109,9 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
     img(['stable'], 0.2, { scan: basic({ LOW: 1 }) }),
   );
 
-  const kube = await startKubeSimulator({ namespaces: ['default', 'kube-system', 'payments', 'web', 'batch', 'platform'] });
+  const kube = await startKubeSimulator({
+    namespaces: ['default', 'kube-system', 'payments', 'web', 'batch', 'platform'],
+  });
   const c = (name: string, image: string): ContainerInput => ({ name, image });
   const running = (image: string, region = DEMO_REGION) => {
     const [repository, tag] = image.slice(image.indexOf('/') + 1).split(':') as [string, string];
@@ -103,7 +125,10 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
         nodeName: `ip-10-0-1-${i}.ec2.internal`,
         containers: [c('api', `${DEMO_HOST}/payments/api:v2.4.0`)],
         initContainers: [c('migrate', `${DEMO_HOST}/platform/migrations:v5`)],
-        imageIDs: { api: running(`${DEMO_HOST}/payments/api:v2.4.0`), migrate: running(`${DEMO_HOST}/platform/migrations:v5`) },
+        imageIDs: {
+          api: running(`${DEMO_HOST}/payments/api:v2.4.0`),
+          migrate: running(`${DEMO_HOST}/platform/migrations:v5`),
+        },
       }),
     ),
     buildPod({
@@ -117,7 +142,10 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
       namespace: 'payments',
       name: 'ledger-0',
       nodeName: 'ip-10-0-1-4.ec2.internal',
-      containers: [c('ledger', `${DEMO_HOST}/payments/ledger:v1.9.2`), c('proxy', 'docker.io/envoyproxy/envoy:v1.31.0')],
+      containers: [
+        c('ledger', `${DEMO_HOST}/payments/ledger:v1.9.2`),
+        c('proxy', 'docker.io/envoyproxy/envoy:v1.31.0'),
+      ],
       imageIDs: { ledger: running(`${DEMO_HOST}/payments/ledger:v1.9.2`) },
     }),
     ...[1, 2].map((i) =>
