@@ -243,9 +243,10 @@ describe('a handler that throws', () => {
     const broken = {
       assess: () => Promise.reject(new Error('assessor exploded')),
     } as unknown as Assessor;
-    const f = await startWebhookFixture({ assessor: broken });
+    const f = await startWebhookFixture({ assessor: broken, settings: { webhook: { pinDigests: true } } });
     try {
-      const sent = reviewOf('Pod', [IMAGES.clean], { uid: 'uid-boom' });
+      // Two images: every failed assessment must be handled, not only the first one awaited.
+      const sent = reviewOf('Pod', [IMAGES.clean, IMAGES.critical], { uid: 'uid-boom' });
       const reply = await f.client.send('/validate', sent);
       assert.equal(reply.status, 500);
       const { response } = JSON.parse(reply.text);
@@ -256,9 +257,12 @@ describe('a handler that throws', () => {
         response.status.message,
         `internal error judging request uid-boom; the webhook's log has the cause`,
       );
+      const mutated = await f.client.send('/mutate', sent);
+      assert.equal(mutated.status, 500);
+      assert.equal(JSON.parse(mutated.text).response.uid, 'uid-boom');
       assert.deepEqual(
-        f.observer.reviews.map((r) => `${r.kind} ${r.decision}`),
-        ['Pod error'],
+        f.observer.reviews.map((r) => `${r.webhook} ${r.kind} ${r.decision}`),
+        ['validate Pod error', 'mutate Pod error'],
       );
       const exempt = await f.client.review(
         '/validate',

@@ -4,8 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildPod, type KubeSimulator, startKubeSimulator } from '../src/sim/kube/index.ts';
+import type { ContainerJson } from '../src/commands/report.ts';
+import type { ImageJson } from '../src/output/json.ts';
 import { type EcrSimulator, startEcrSimulator } from '../src/sim/ecr/index.ts';
+import { buildPod, type KubeSimulator, startKubeSimulator } from '../src/sim/kube/index.ts';
 import { VERSION } from '../src/version.ts';
 import { ACCOUNT, DAY, HOST, REGION } from './helpers/ecr.ts';
 
@@ -103,20 +105,22 @@ describe('ecr-warden check', () => {
     const images = [`${HOST}/api:v7`, 'nginx', `${HOST}/api:nope`, 'Bad Ref!'];
     const r = await run(['check', '-o', 'json', ...images], awsEnv);
     assert.equal(r.code, 0, r.stderr); // audit mode: nothing is denied
-    const out = JSON.parse(r.stdout) as Record<string, unknown>[];
+    const out = JSON.parse(r.stdout) as ImageJson[];
     assert.deepEqual(
       out.map((e) => e.image),
       images,
     );
-    const [api, nginx, missing, bad] = out as [Record<string, any>, Record<string, any>, Record<string, any>, Record<string, any>];
+    const [api, nginx, missing, bad] = out as [ImageJson, ImageJson, ImageJson, ImageJson];
     assert.deepEqual(api.ecr, { registryId: ACCOUNT, region: REGION, repository: 'api', tag: 'v7' });
-    assert.match(api.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.match(api.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(api.status, 'resolved');
     assert.equal(api.reason, null);
-    assert.deepEqual(api.scan.findings, { CRITICAL: 3, HIGH: 1 });
+    assert.deepEqual(api.scan?.findings, { CRITICAL: 3, HIGH: 1 });
     assert.equal(api.imageStatus, 'ACTIVE');
     assert.equal(api.verdict, 'allow');
-    assert.deepEqual(api.violations, [{ check: 'severity', action: 'deny', message: '3 CRITICAL findings (max 0)' }]);
+    assert.deepEqual(api.violations, [
+      { check: 'severity', action: 'deny', message: '3 CRITICAL findings (max 0)' },
+    ]);
     assert.equal(nginx.ecr, null);
     assert.equal(nginx.status, 'skipped');
     assert.equal(missing.status, 'unresolved');
@@ -182,7 +186,7 @@ describe('ecr-warden report', () => {
   it('lists every container of the context namespace with drift and verdicts as JSON', async () => {
     const r = await run(['report', '-o', 'json'], { ...awsEnv, KUBECONFIG: join(dir, 'kubeconfig') });
     assert.equal(r.code, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as Record<string, any>[];
+    const rows = JSON.parse(r.stdout) as ContainerJson[];
     assert.deepEqual(
       rows.map((x) => [x.namespace, x.pod, x.container, x.containerType]),
       [
@@ -198,11 +202,17 @@ describe('ecr-warden report', () => {
   });
 
   it('fails on deny when a container would be denied under enforce', async () => {
-    const r = await run(['report', '-A', '--fail-on', 'deny'], { ...awsEnv, KUBECONFIG: join(dir, 'kubeconfig') });
+    const r = await run(['report', '-A', '--fail-on', 'deny'], {
+      ...awsEnv,
+      KUBECONFIG: join(dir, 'kubeconfig'),
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /^NAMESPACE\s+POD\s+CONTAINER\s+IMAGE/m);
     assert.match(r.stdout, /shop\s+api-0\s+setup \(init\)/);
-    assert.match(r.stdout, /2 containers: 2 allow, 0 warn, 0 deny \(1 would be denied under policy\.mode enforce\)/);
+    assert.match(
+      r.stdout,
+      /2 containers: 2 allow, 0 warn, 0 deny \(1 would be denied under policy\.mode enforce\)/,
+    );
   });
 
   it('says how to try it without a cluster when there is no kubeconfig', async () => {
@@ -228,9 +238,18 @@ describe('ecr-warden demo', () => {
       const metricsUrl = /metrics\s+(http:\/\/\S+\/metrics)/.exec(stdout)?.[1];
       assert.ok(metricsUrl, stdout);
       const metrics = await (await fetch(metricsUrl)).text();
-      assert.match(metrics, /^ecr_warden_image_info\{registry_id="123456789012",region="us-east-1",repository="payments\/ledger"/m);
-      assert.match(metrics, /^ecr_warden_image_drifted_containers\{[^}]*repository="web\/frontend"[^}]*\} 2$/m);
-      assert.match(metrics, /^ecr_warden_image_unresolved\{[^}]*repository="web\/frontend",reason="not_found"\} 1$/m);
+      assert.match(
+        metrics,
+        /^ecr_warden_image_info\{registry_id="123456789012",region="us-east-1",repository="payments\/ledger"/m,
+      );
+      assert.match(
+        metrics,
+        /^ecr_warden_image_drifted_containers\{[^}]*repository="web\/frontend"[^}]*\} 2$/m,
+      );
+      assert.match(
+        metrics,
+        /^ecr_warden_image_unresolved\{[^}]*repository="web\/frontend",reason="not_found"\} 1$/m,
+      );
       assert.match(stdout, /severity \(deny\): 3 CRITICAL findings \(max 0\)/);
       assert.match(stdout, /archived \(deny\): image is archived/);
       const health = await fetch(metricsUrl.replace('/metrics', '/readyz'));

@@ -6,7 +6,14 @@ export type Millis = number;
 export type CheckAction = 'off' | 'warn' | 'deny';
 export type PolicyMode = 'audit' | 'warn' | 'enforce';
 export type Severity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFORMATIONAL' | 'UNDEFINED';
-export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'];
+export const SEVERITIES: readonly Severity[] = [
+  'CRITICAL',
+  'HIGH',
+  'MEDIUM',
+  'LOW',
+  'INFORMATIONAL',
+  'UNDEFINED',
+];
 
 export type WorkloadKind =
   | 'Pod'

@@ -26,4 +26,6 @@ export interface ImageReference {
   ecr: EcrLocation | null;
 }
 
-export type ParseResult = { ok: true; ref: ImageReference } | { ok: false; reason: 'invalid_reference'; message: string };
+export type ParseResult =
+  | { ok: true; ref: ImageReference }
+  | { ok: false; reason: 'invalid_reference'; message: string };
