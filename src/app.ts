@@ -13,6 +13,8 @@ import type { Logger } from './log.ts';
 export interface EcrWiring {
   /** Endpoint override (the demo's and tests' simulator); users set AWS_ENDPOINT_URL_ECR instead. */
   endpoint?: string;
+  /** STS endpoint override for ecr.assumeRoles (tests); users set AWS_ENDPOINT_URL_STS. */
+  stsEndpoint?: string;
   credentials?: AwsCredentialIdentity;
   observer?: ResolverObserver;
   log: Logger;
@@ -32,6 +34,7 @@ export function buildCore(config: Config, wiring: EcrWiring): Core {
     maxAttempts: config.ecr.maxAttempts,
     assumeRoles: config.ecr.assumeRoles,
     ...(wiring.endpoint ? { endpoint: wiring.endpoint } : {}),
+    ...(wiring.stsEndpoint ? { stsEndpoint: wiring.stsEndpoint } : {}),
     ...(wiring.credentials ? { credentials: wiring.credentials } : {}),
     ...(wiring.requestTimeoutMs ? { requestTimeoutMs: wiring.requestTimeoutMs } : {}),
   });

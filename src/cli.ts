@@ -194,6 +194,9 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   if (positionals.length) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
   const config = await loadConfig(values.config);
   const log = createLogger(config.logLevel);
+  // A long-running controller keeps serving through a bug in one request's path: log it loudly
+  // (it is a bug) rather than let Node end the process and every other review with it.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   const needsKube = config.inventory.enabled || config.leaderElection.enabled;
   const kubeConfig = needsKube ? loadKubeConfig(io.env) : undefined;
   const signal = stopSignal();

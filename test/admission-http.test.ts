@@ -255,7 +255,7 @@ describe('a handler that throws', () => {
       assert.equal(response.status.code, 500);
       assert.equal(
         response.status.message,
-        `internal error judging request uid-boom; the webhook's log has the cause`,
+        `internal error judging the request; the webhook's log has the cause`,
       );
       const mutated = await f.client.send('/mutate', sent);
       assert.equal(mutated.status, 500);

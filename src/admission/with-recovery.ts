@@ -13,11 +13,7 @@ export function withRecovery(handler: AdmissionHandler, log: Logger): AdmissionH
       return await handler(request, context);
     } catch (err) {
       log.error({ err, uid: request.uid, webhook: context.webhook }, 'admission handler failed');
-      return failure(
-        request.uid,
-        500,
-        `internal error judging request ${request.uid}; the webhook's log has the cause`,
-      );
+      return failure(request.uid, 500, `internal error judging the request; the webhook's log has the cause`);
     }
   };
 }

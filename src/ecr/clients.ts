@@ -15,6 +15,8 @@ export interface EcrClientsOptions {
   assumeRoles: Readonly<Record<string, string>>;
   /** Overrides the SDK's endpoint resolution. Users set AWS_ENDPOINT_URL_ECR instead, which the SDK reads. */
   endpoint?: string;
+  /** Overrides STS's endpoint for assumed roles (tests); users set AWS_ENDPOINT_URL_STS. */
+  stsEndpoint?: string;
   /** Overrides the SDK's default credential chain (IRSA, Pod Identity, env, profile). */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** A socket that stays silent this long fails the attempt as a timeout (then the SDK retries). */
@@ -62,7 +64,7 @@ export class EcrClients implements EcrClientSource {
       ? fromTemporaryCredentials({
           params: { RoleArn: roleArn, RoleSessionName: 'ecr-warden' },
           ...(o.credentials ? { masterCredentials: o.credentials } : {}),
-          clientConfig: { region },
+          clientConfig: { region, ...(o.stsEndpoint ? { endpoint: o.stsEndpoint } : {}) },
         })
       : o.credentials;
     return new ECRClient({

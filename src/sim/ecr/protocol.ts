@@ -17,6 +17,12 @@ export function regionFromAuthorization(header: string | undefined): string | un
   return match?.[1];
 }
 
+/** The access key a request was signed with: tells which credentials (an assumed role's, say) were used. */
+export function accessKeyFromAuthorization(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  return /Credential=([^/,\s]+)\//.exec(header)?.[1];
+}
+
 /** The operation an `X-Amz-Target` header names, or undefined when it is not an ECR target. */
 export function operationFromTarget(target: string | undefined): string | undefined {
   if (!target?.startsWith(TARGET_PREFIX)) return undefined;

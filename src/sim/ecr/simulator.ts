@@ -12,6 +12,7 @@ import { type Fault, type FaultMatch, FaultPlan } from './faults.ts';
 import { isSimulatedOperation, OPERATIONS, type OperationContext } from './operations/index.ts';
 import { type Body, parseBody } from './params.ts';
 import {
+  accessKeyFromAuthorization,
   operationFromTarget,
   regionFromAuthorization,
   sendError,
@@ -56,6 +57,8 @@ export interface SimCall {
   operation: string;
   /** The region from the signature; undefined for an unsigned request. */
   region: string | undefined;
+  /** The access key ID from the signature; undefined for an unsigned request. */
+  accessKeyId: string | undefined;
   /** The parsed JSON body; undefined when it did not parse. */
   body: Body | undefined;
   receivedAt: Date;
@@ -297,7 +300,7 @@ export class EcrSimulator {
     } catch (error) {
       bodyError = error as EcrApiError;
     }
-    const call = this.#record(operation, region, body);
+    const call = this.#record(operation, region, body, accessKeyFromAuthorization(header(req, 'authorization')));
     const fault = this.#faults.take(operation, region ?? '');
     if (fault?.kind === 'hang') {
       this.#finish(call, 'hung');
@@ -352,12 +355,13 @@ export class EcrSimulator {
     return OPERATIONS[operation](body, ctx);
   }
 
-  #record(operation: string, region: string | undefined, body: Body | undefined): SimCall {
+  #record(operation: string, region: string | undefined, body: Body | undefined, accessKeyId?: string): SimCall {
     this.#seq += 1;
     const call: SimCall = {
       seq: this.#seq,
       operation,
       region,
+      accessKeyId,
       body,
       receivedAt: this.#clock(),
       outcome: 'pending',
