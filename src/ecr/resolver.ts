@@ -2,6 +2,7 @@ import {
   BatchGetImageCommand,
   DescribeImageScanFindingsCommand,
   type DescribeImageScanFindingsResponse,
+  type ECRClient,
   DescribeImagesCommand,
   type ImageDetail,
   type ImageIdentifier,
@@ -283,18 +284,15 @@ export class Resolver {
    * and each half asked again: k missing IDs among n cost about 2·k·log2(n) calls, never one per image.
    */
   async #describe(loc: EcrLocation, items: PendingItem[]): Promise<void> {
-    const client = this.#clients.clientFor(loc.registryId, loc.region);
-    const outcome = await this.#limit(() =>
-      this.#call('DescribeImages', loc.region, () =>
-        client.send(
-          new DescribeImagesCommand({
-            registryId: loc.registryId,
-            repositoryName: loc.repository,
-            imageIds: items.map((item) => item.id),
-            // ANY: an archived image must read as archived, not as missing.
-            filter: { imageStatus: 'ANY' },
-          }),
-        ),
+    const outcome = await this.#send('DescribeImages', loc, (client) =>
+      client.send(
+        new DescribeImagesCommand({
+          registryId: loc.registryId,
+          repositoryName: loc.repository,
+          imageIds: items.map((item) => item.id),
+          // ANY: an archived image must read as archived, not as missing.
+          filter: { imageStatus: 'ANY' },
+        }),
       ),
     );
     if (outcome.ok) {
@@ -328,17 +326,14 @@ export class Resolver {
 
   /** BatchGetImage for tags: per-image failures instead of a whole-call error. Counts as a pull in ECR. */
   async #batchGet(loc: EcrLocation, items: PendingItem[]): Promise<void> {
-    const client = this.#clients.clientFor(loc.registryId, loc.region);
-    const outcome = await this.#limit(() =>
-      this.#call('BatchGetImage', loc.region, () =>
-        client.send(
-          new BatchGetImageCommand({
-            registryId: loc.registryId,
-            repositoryName: loc.repository,
-            imageIds: items.map((item) => item.id),
-            acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
-          }),
-        ),
+    const outcome = await this.#send('BatchGetImage', loc, (client) =>
+      client.send(
+        new BatchGetImageCommand({
+          registryId: loc.registryId,
+          repositoryName: loc.repository,
+          imageIds: items.map((item) => item.id),
+          acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
+        }),
       ),
     );
     if (!outcome.ok) {
@@ -380,22 +375,19 @@ export class Resolver {
    * only when ECR gives no severity counts and the findings themselves must be counted.
    */
   async #fetchScan(loc: EcrLocation, digest: string): Promise<ScanAnswer> {
-    const client = this.#clients.clientFor(loc.registryId, loc.region);
     const pages: DescribeImageScanFindingsResponse[] = [];
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const outcome = await this.#limit(() =>
-        this.#call('DescribeImageScanFindings', loc.region, () =>
-          client.send(
-            new DescribeImageScanFindingsCommand({
-              registryId: loc.registryId,
-              repositoryName: loc.repository,
-              imageId: { imageDigest: digest },
-              maxResults: FINDINGS_PAGE_SIZE,
-              ...(token ? { nextToken: token } : {}),
-            }),
-          ),
+      const outcome = await this.#send('DescribeImageScanFindings', loc, (client) =>
+        client.send(
+          new DescribeImageScanFindingsCommand({
+            registryId: loc.registryId,
+            repositoryName: loc.repository,
+            imageId: { imageDigest: digest },
+            maxResults: FINDINGS_PAGE_SIZE,
+            ...(token ? { nextToken: token } : {}),
+          }),
         ),
       );
       if (!outcome.ok) {
@@ -413,6 +405,12 @@ export class Resolver {
       nextToken = outcome.value.nextToken;
     } while (nextToken);
     return { ok: true, scan: scanFactsFromFindingsPages(pages) };
+  }
+
+  /** One ECR call for a registry: within the shared concurrency bound, timed, errors as reasons. */
+  #send<T>(operation: string, loc: EcrLocation, send: (client: ECRClient) => Promise<T>) {
+    const client = this.#clients.clientFor(loc.registryId, loc.region);
+    return this.#limit(() => this.#call(operation, loc.region, () => send(client)));
   }
 
   /** Runs one ECR call, timing it and turning any error into a reason. */
