@@ -167,7 +167,8 @@ async function concurrentAsks(
 
 function describeFailures(results: readonly Resolution[]): string {
   const reasons = new Map<string, number>();
-  for (const r of results) if (r.status === 'unresolved') reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+  for (const r of results)
+    if (r.status === 'unresolved') reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
   return [...reasons].map(([reason, n]) => `${n} ${reason}`).join(', ');
 }
 

@@ -15,7 +15,13 @@ import {
   startEcrSimulator,
 } from '../src/sim/ecr/index.ts';
 import { buildPod, type KubeSimulator, type PodJson, startKubeSimulator } from '../src/sim/kube/index.ts';
-import { buildFleet, type FleetImage, imagesOfRepositories, type MinimumCalls, minimumCalls } from './fleet.ts';
+import {
+  buildFleet,
+  type FleetImage,
+  imagesOfRepositories,
+  type MinimumCalls,
+  minimumCalls,
+} from './fleet.ts';
 
 export const FLEET_REPOSITORIES = 500;
 export const CLUSTER_REPOSITORIES = 200;
@@ -184,8 +190,7 @@ async function serve(): Promise<void> {
         kube.patchPodStatus(namespace, name, (status) => {
           const first = status.containerStatuses?.[0];
           // Alternate between two made-up digests so every round is a change.
-          if (first)
-            first.imageID = `${first.image}@sha256:${String(command.round % 2).repeat(64)}`;
+          if (first) first.imageID = `${first.image}@sha256:${String(command.round % 2).repeat(64)}`;
           return status;
         });
         reply({ type: 'done' });

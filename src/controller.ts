@@ -21,6 +21,8 @@ export interface ControllerDeps {
   /** ECR endpoint override (demo, tests); users set AWS_ENDPOINT_URL_ECR. */
   ecrEndpoint?: string;
   ecrCredentials?: AwsCredentialIdentity;
+  /** A silent ECR socket fails the attempt after this long (default 10 s; tests shorten it). */
+  ecrRequestTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   /** Leader-election timings (tests shorten them). */
@@ -54,6 +56,7 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
     observer: metrics,
     ...(deps.ecrEndpoint ? { endpoint: deps.ecrEndpoint } : {}),
     ...(deps.ecrCredentials ? { credentials: deps.ecrCredentials } : {}),
+    ...(deps.ecrRequestTimeoutMs ? { requestTimeoutMs: deps.ecrRequestTimeoutMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
 
@@ -103,15 +106,21 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
     });
     inventory.startRefresh();
   };
-  const stopInventory = async () => {
+  // Losing the lease and stop() both stop the inventory, and the lease may come back before the
+  // watch has stopped: every caller waits for the same stop, and only clears what no new term fills.
+  let inventoryStopped: Promise<void> = Promise.resolve();
+  const stopInventory = (): Promise<void> => {
     leading = false;
     metrics.setLeader(false);
-    inventory?.stopRefresh();
     const w = watcher;
+    if (!w) return inventoryStopped;
     watcher = null;
-    await w?.stop();
-    // A follower exports no inventory: another replica's numbers are the truth now.
-    inventory?.replaceAll([], null);
+    inventory?.stopRefresh();
+    inventoryStopped = w.stop().then(() => {
+      // A follower exports no inventory: another replica's numbers are the truth now.
+      if (!watcher) inventory?.replaceAll([], null);
+    });
+    return inventoryStopped;
   };
 
   if (config.leaderElection.enabled && kubeConfig) {

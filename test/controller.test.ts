@@ -131,7 +131,9 @@ describe('the live inventory in /metrics', () => {
         ['INFORMATIONAL', 0],
         ['UNDEFINED', 0],
       ]
-        .map(([sev, n]) => `ecr_warden_image_scan_findings${digestOf('api', d.v7, `,severity="${sev}"`)} ${n}`)
+        .map(
+          ([sev, n]) => `ecr_warden_image_scan_findings${digestOf('api', d.v7, `,severity="${sev}"`)} ${n}`,
+        )
         .sort(),
     );
     assert.deepEqual(
@@ -258,7 +260,9 @@ describe('/readyz', () => {
     await warden.whenInventorySynced();
     assert.deepEqual(await get(warden, '/readyz'), { status: 200, body: 'ok\n' });
     assert.equal(value(await scrape(warden), 'ecr_warden_pods_tracked'), 1);
-    assert.ok((value(await scrape(warden), 'ecr_warden_watch_restarts_total{reason="list_error"}') ?? 0) >= 1);
+    assert.ok(
+      (value(await scrape(warden), 'ecr_warden_watch_restarts_total{reason="list_error"}') ?? 0) >= 1,
+    );
   });
 });
 
@@ -266,7 +270,9 @@ describe('pod status updates', () => {
   let world: World;
   let warden: Controller;
   before(async () => {
-    world = await startWorld({ repositories: [{ name: 'api', images: [ecrImage(['v7'], { scan: scanned() })] }] });
+    world = await startWorld({
+      repositories: [{ name: 'api', images: [ecrImage(['v7'], { scan: scanned() })] }],
+    });
     // No caching: any lookup the inventory makes reaches the ECR simulator and shows in its counts.
     warden = await startWarden(world, { ecr: { tagTTL: '0s', detailTTL: '0s', negativeTTL: '0s' } });
     await warden.whenInventorySynced();
@@ -282,18 +288,418 @@ describe('pod status updates', () => {
     world.kube.upsertPod(world.pod('shop', 'api-0', { api: v7 }, { pending: true }));
     await eventually(async () => {
       assert.deepEqual(inventoryRows(warden), [`shop/api-0 regular api ${v7} null`]);
-      assert.equal(value(await scrape(warden), `ecr_warden_image_containers${image('api', 'v7', digest)}`), 1);
+      assert.equal(
+        value(await scrape(warden), `ecr_warden_image_containers${image('api', 'v7', digest)}`),
+        1,
+      );
     });
     await warden.inventory!.settled();
     const asked = world.ecr.requests().total;
 
     // The kubelet reports the container started: only the status changes, with the digest it runs.
     world.kube.upsertPod(world.pod('shop', 'api-0', { api: v7 }));
-    await eventually(() => assert.deepEqual(inventoryRows(warden), [`shop/api-0 regular api ${v7} ${digest}`]));
+    await eventually(() =>
+      assert.deepEqual(inventoryRows(warden), [`shop/api-0 regular api ${v7} ${digest}`]),
+    );
     await warden.inventory!.settled();
     assert.equal(world.ecr.requests().total, asked, 'the image was looked up again');
     const text = await scrape(warden);
     assert.equal(value(text, `ecr_warden_image_info${image('api', 'v7', digest)}`), 1);
     assert.equal(value(text, `ecr_warden_image_drifted_containers${image('api', 'v7', digest)}`), 0);
+  });
+});
+
+describe('the pod watch under faults', () => {
+  const TAGS = ['t0', 't1', 't2', 't3'];
+  let world: World;
+  let warden: Controller;
+  let serial = 0;
+
+  /** Restarts so far by reason, as /metrics counts them. */
+  const restarts = async (): Promise<Record<string, number>> => {
+    const text = await scrape(warden);
+    const counts: Record<string, number> = {};
+    for (const reason of ['closed', 'error', 'gone', 'idle', 'list_error'])
+      counts[reason] = value(text, `ecr_warden_watch_restarts_total{reason="${reason}"}`) ?? 0;
+    return counts;
+  };
+  const since = async (start: Record<string, number>) => {
+    const now = await restarts();
+    return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (start[k] ?? 0)]));
+  };
+  const counted = (changes: Partial<Record<string, number>>) => ({
+    closed: 0,
+    error: 0,
+    gone: 0,
+    idle: 0,
+    list_error: 0,
+    ...changes,
+  });
+
+  /**
+   * A pod added, and once there are a dozen, the oldest deleted and another moved to a different image:
+   * the kind of changes a watch must not miss.
+   */
+  const churn = () => {
+    const n = serial++;
+    const tag = (k: number) => ecrRef('app', TAGS[k % TAGS.length]!);
+    world.kube.upsertPod(
+      world.pod('shop', `p-${n}`, { app: tag(n) }, n % 3 === 0 ? { init: { setup: tag(n + 1) } } : {}),
+    );
+    const live = world.kube
+      .pods('shop')
+      .map((p) => p.metadata.name!)
+      .sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)));
+    if (live.length <= 12) return;
+    world.kube.deletePod('shop', live[0]!);
+    const moved = live[1 + (n % (live.length - 2))]!;
+    world.kube.upsertPod(world.pod('shop', moved, { app: tag(n + 2) }));
+  };
+
+  /** The inventory and /metrics match the simulator's pods exactly: none missing, none extra or doubled. */
+  const converged = () =>
+    eventually(async () => {
+      const expected = truth(world.kube);
+      assert.deepEqual(inventoryRows(warden), expected);
+      const text = await scrape(warden);
+      assert.equal(value(text, 'ecr_warden_pods_tracked'), world.kube.podCount());
+      const perTag = new Map<string, number>();
+      for (const row of expected) {
+        const tag = /:(t\d) /.exec(row)![1]!;
+        perTag.set(tag, (perTag.get(tag) ?? 0) + 1);
+      }
+      assert.deepEqual(
+        samples(text, 'ecr_warden_image_containers'),
+        [...perTag]
+          .map(([tag, n]) => `ecr_warden_image_containers${image('app', tag, world.digest('app', tag))} ${n}`)
+          .sort(),
+      );
+    });
+
+  before(async () => {
+    world = await startWorld({
+      repositories: [{ name: 'app', images: TAGS.map((t) => ecrImage([t], { scan: scanned() })) }],
+      // Bookmarks well inside the 1 s watchdog, so only a stalled stream trips it.
+      kube: { bookmarkIntervalMs: 200 },
+    });
+    for (let i = 0; i < 14; i++) churn();
+    warden = await startWarden(world, { kubernetes: { watchIdleTimeout: '1s' } });
+    await warden.whenInventorySynced();
+    await converged();
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  it('resumes a dropped stream from where it was, without a relist', async () => {
+    const start = await restarts();
+    const lists = world.kube.requestCount('list', 'pods');
+    const reopened = world.kube.nextWatch({ resource: 'pods' });
+    world.kube.dropWatches({ resource: 'pods' });
+    churn();
+    const watch = await reopened;
+    churn();
+    await converged();
+    assert.notEqual(watch.resourceVersion, '');
+    assert.equal(world.kube.requestCount('list', 'pods'), lists);
+    assert.deepEqual(await since(start), counted({ error: 1 }));
+  });
+
+  it('resumes after a clean end of the stream (its timeout)', async () => {
+    const start = await restarts();
+    const lists = world.kube.requestCount('list', 'pods');
+    const reopened = world.kube.nextWatch({ resource: 'pods' });
+    world.kube.endWatches({ resource: 'pods' });
+    churn();
+    await reopened;
+    await converged();
+    assert.equal(world.kube.requestCount('list', 'pods'), lists);
+    assert.deepEqual(await since(start), counted({ closed: 1 }));
+  });
+
+  it('restarts a stream that stalls past watchIdleTimeout and catches up', async () => {
+    const start = await restarts();
+    const reopened = world.kube.nextWatch({ resource: 'pods' });
+    world.kube.stallWatches({ resource: 'pods' });
+    churn();
+    churn();
+    await reopened;
+    churn();
+    await converged();
+    assert.deepEqual(await since(start), counted({ idle: 1 }));
+  });
+
+  it('relists on 410 Gone after a compaction', async () => {
+    const start = await restarts();
+    const lists = world.kube.requestCount('list', 'pods');
+    churn();
+    world.kube.compact();
+    const reopened = world.kube.nextWatch({ resource: 'pods' });
+    world.kube.expireWatches({ resource: 'pods' });
+    churn();
+    await reopened;
+    churn();
+    await converged();
+    assert.equal(world.kube.requestCount('list', 'pods'), lists + 1);
+    assert.deepEqual(await since(start), counted({ gone: 1 }));
+  });
+
+  it('relists after an API server restart lost the watch history, dropping pods deleted meanwhile', async () => {
+    const start = await restarts();
+    const restarted = world.kube.restart({ downtimeMs: 150, resetWatchCache: true });
+    // While the server is down: deletions only a relist can reveal, and new pods.
+    churn();
+    churn();
+    for (const p of world.kube.pods('shop').slice(0, 3)) world.kube.deletePod('shop', p.metadata.name!);
+    await restarted;
+    await converged();
+    const counts = await since(start);
+    assert.equal(counts.gone, 1);
+    // Each refused reconnect while the server was down counts; how many depends on the backoff's jitter.
+    assert.ok(counts.error! >= 1);
+    assert.deepEqual({ ...counts, error: 0 }, counted({ gone: 1 }));
+  });
+
+  it('backs off through a burst of 500s on the list, counting each failure', async () => {
+    const start = await restarts();
+    world.kube.failNext(5, { match: { verb: 'list', resource: 'pods' } });
+    world.kube.expireWatches({ resource: 'pods' });
+    await world.kube.nextRequest({ verb: 'list', resource: 'pods' });
+    churn();
+    await world.kube.nextRequest({ verb: 'list', resource: 'pods' });
+    churn();
+    await converged();
+    assert.deepEqual(await since(start), counted({ gone: 1, list_error: 5 }));
+  });
+});
+
+describe('namespaced watches', () => {
+  let world: World;
+  let warden: Controller;
+  const inScope = (ns: string) => ns === 'a' || ns === 'b';
+  const app = () => ecrRef('app', 't0');
+
+  before(async () => {
+    world = await startWorld({
+      repositories: [{ name: 'app', images: [ecrImage(['t0'], { scan: scanned() })] }],
+      // Some API servers answer a watch from a compacted resourceVersion with a plain HTTP 410.
+      kube: { staleWatchResponse: 'http-410' },
+    });
+    for (const ns of ['a', 'b', 'c'])
+      for (const i of [0, 1, 2]) world.kube.upsertPod(world.pod(ns, `${ns}-${i}`, { app: app() }));
+    warden = await startWarden(world, { namespaces: { include: ['a', 'b'] } });
+    await warden.whenInventorySynced();
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  it('track only the included namespaces, one watch each', async () => {
+    await world.kube.waitForWatches(2, { resource: 'pods' });
+    assert.deepEqual(
+      world.kube
+        .openWatches({ resource: 'pods' })
+        .map((w) => w.namespace)
+        .sort(),
+      ['a', 'b'],
+    );
+    assert.deepEqual(inventoryRows(warden), truth(world.kube, inScope));
+    assert.equal(value(await scrape(warden), 'ecr_warden_pods_tracked'), 6);
+  });
+
+  it("relist one namespace after an HTTP 410 without touching the other's pods", async () => {
+    const reopened = world.kube.nextWatch({ resource: 'pods', namespace: 'a' });
+    world.kube.dropWatches({ resource: 'pods', namespace: 'a' });
+    // While namespace a's watch is down, its history is compacted away: resuming gets a 410.
+    world.kube.deletePod('a', 'a-0');
+    world.kube.upsertPod(world.pod('a', 'a-3', { app: app() }));
+    world.kube.deletePod('b', 'b-0');
+    world.kube.upsertPod(world.pod('c', 'c-3', { app: app() }));
+    world.kube.compact();
+    await reopened;
+    await eventually(async () => {
+      assert.deepEqual(inventoryRows(warden), truth(world.kube, inScope));
+      const text = await scrape(warden);
+      assert.equal(value(text, 'ecr_warden_pods_tracked'), 5);
+      assert.equal(value(text, 'ecr_warden_watch_restarts_total{reason="gone"}'), 1);
+    });
+    assert.equal(world.kube.requestCount('list', 'pods'), 3, 'one list per namespace, then a relist of a');
+  });
+});
+
+describe('an ECR outage', () => {
+  let world: World;
+  let warden: Controller;
+  let d7: string;
+  const unresolved = (repository: string, reason: string) =>
+    `ecr_warden_image_unresolved{registry_id="${ACCOUNT}",region="${REGION}",repository="${repository}",reason="${reason}"}`;
+
+  before(async () => {
+    world = await startWorld({
+      repositories: [
+        { name: 'api', images: [ecrImage(['v7'], { scan: scanned() })] },
+        { name: 'web', images: [ecrImage(['v1'], { scan: scanned() })] },
+      ],
+    });
+    d7 = world.digest('api', 'v7');
+    world.kube.upsertPod(world.pod('shop', 'api-0', { api: ecrRef('api', 'v7') }));
+    world.kube.upsertPod(world.pod('shop', 'api-1', { api: ecrRef('api', 'v7') }));
+    warden = await startWarden(
+      world,
+      // Nothing cached and no SDK retries: each refresh asks ECR exactly once per image.
+      { ecr: { tagTTL: '0s', detailTTL: '0s', negativeTTL: '0s', maxAttempts: 1 } },
+      { ecrRequestTimeoutMs: 200 },
+    );
+    await warden.whenInventorySynced();
+    await warden.inventory!.settled();
+    assert.equal(value(await scrape(warden), `ecr_warden_image_info${image('api', 'v7', d7)}`), 1);
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  /** After a refresh during the fault: unresolved with `reason`; after one once it is gone: resolved again. */
+  const outage = async (reason: string, start: () => void, end: () => void) => {
+    start();
+    await warden.inventory!.refresh();
+    let text = await scrape(warden);
+    assert.deepEqual(samples(text, 'ecr_warden_image_unresolved'), [`${unresolved('api', reason)} 1`]);
+    assert.deepEqual(samples(text, 'ecr_warden_image_info'), []);
+    assert.deepEqual(samples(text, 'ecr_warden_image_containers'), []);
+    // The policy could not check the image; with policy.onError allow that is a warning per container.
+    assert.deepEqual(samples(text, 'ecr_warden_policy_violations'), [
+      'ecr_warden_policy_violations{namespace="shop",check="imageExists",action="warn"} 2',
+    ]);
+
+    end();
+    await warden.inventory!.refresh();
+    text = await scrape(warden);
+    assert.deepEqual(samples(text, 'ecr_warden_image_unresolved'), []);
+    assert.deepEqual(samples(text, 'ecr_warden_image_containers'), [
+      `ecr_warden_image_containers${image('api', 'v7', d7)} 2`,
+    ]);
+    assert.deepEqual(samples(text, 'ecr_warden_policy_violations'), []);
+  };
+
+  it('marks images unresolved with reason "error" while ECR fails, and recovers', () =>
+    outage(
+      'error',
+      () => world.ecr.failNext(1000),
+      () => world.ecr.clearFaults(),
+    ));
+
+  it('marks images unresolved with reason "throttled" while ECR throttles, and recovers', () =>
+    outage(
+      'throttled',
+      () => world.ecr.throttleNext(1000),
+      () => world.ecr.clearFaults(),
+    ));
+
+  it('marks images unresolved with reason "timeout" while ECR does not answer, and recovers', () =>
+    outage(
+      'timeout',
+      () => world.ecr.hangNext(1000),
+      () => world.ecr.clearFaults(),
+    ));
+
+  it('marks images unresolved with reason "access_denied" while access is denied, and recovers', () => {
+    const registry = { registryId: ACCOUNT, region: REGION };
+    return outage(
+      'access_denied',
+      () => world.ecr.setAccessDenied(registry, true),
+      () => world.ecr.setAccessDenied(registry, false),
+    );
+  });
+
+  it('resolves an image first seen during the outage once ECR is back', async () => {
+    world.ecr.failNext(1000);
+    world.kube.upsertPod(world.pod('shop', 'web-0', { web: ecrRef('web', 'v1') }));
+    await eventually(async () => {
+      await warden.inventory!.settled();
+      assert.equal(value(await scrape(warden), `${unresolved('web', 'error')}`), 1);
+    });
+    world.ecr.clearFaults();
+    await warden.inventory!.refresh();
+    const text = await scrape(warden);
+    assert.deepEqual(samples(text, 'ecr_warden_image_unresolved'), []);
+    assert.equal(value(text, `ecr_warden_image_info${image('web', 'v1', world.digest('web', 'v1'))}`), 1);
+    world.kube.deletePod('shop', 'web-0');
+  });
+});
+
+describe('ecr.maxImageSeries', () => {
+  let world: World;
+  let warden: Controller;
+  before(async () => {
+    world = await startWorld({
+      repositories: [{ name: 'app', images: ['a', 'b', 'c'].map((t) => ecrImage([t], { scan: scanned() })) }],
+    });
+    for (const t of ['a', 'b', 'c'])
+      world.kube.upsertPod(world.pod('shop', `pod-${t}`, { app: ecrRef('app', t) }));
+    warden = await startWarden(world, { ecr: { maxImageSeries: 2 } });
+    await warden.whenInventorySynced();
+    await warden.inventory!.settled();
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  it('gives at most that many images series and counts the rest as dropped', async () => {
+    const text = await scrape(warden);
+    assert.equal(samples(text, 'ecr_warden_image_info').length, 2);
+    assert.equal(samples(text, 'ecr_warden_image_containers').length, 2);
+    assert.equal(samples(text, 'ecr_warden_image_status').length, 2);
+    assert.equal(value(text, 'ecr_warden_image_series_dropped'), 1);
+    assert.equal(value(text, 'ecr_warden_images_tracked'), 3);
+  });
+
+  it('stops dropping once the images in use fit the bound again', async () => {
+    world.kube.deletePod('shop', 'pod-a');
+    await eventually(async () => {
+      const text = await scrape(warden);
+      assert.deepEqual(samples(text, 'ecr_warden_image_info'), [
+        `ecr_warden_image_info${image('app', 'b', world.digest('app', 'b'))} 1`,
+        `ecr_warden_image_info${image('app', 'c', world.digest('app', 'c'))} 1`,
+      ]);
+      assert.equal(value(text, 'ecr_warden_image_series_dropped'), 0);
+    });
+  });
+});
+
+describe('staleness over time', () => {
+  let world: World;
+  let warden: Controller;
+  const clock = { now: NOW };
+  before(async () => {
+    world = await startWorld({
+      // Last pulled an hour short of the default staleAfter of 90 days.
+      repositories: [
+        {
+          name: 'api',
+          images: [ecrImage(['v7'], { lastRecordedPullTime: new Date(NOW - 90 * DAY + 3_600_000) })],
+        },
+      ],
+    });
+    world.kube.upsertPod(world.pod('shop', 'api-0', { api: ecrRef('api', 'v7') }));
+    warden = await startWarden(world, {}, { now: () => clock.now });
+    await warden.whenInventorySynced();
+    await warden.inventory!.settled();
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  it('marks an image stale once its pull time ages past staleAfter, with nothing else changing', async () => {
+    const stale = `ecr_warden_image_stale${digestOf('api', world.digest('api', 'v7'))}`;
+    assert.equal(value(await scrape(warden), stale), 0);
+    clock.now += 2 * 3_600_000;
+    // The periodic refresh (every ecr.refreshInterval) re-judges what depends on time.
+    await warden.inventory!.refresh();
+    assert.equal(value(await scrape(warden), stale), 1);
   });
 });

@@ -133,6 +133,10 @@ export class Inventory implements PodSink, ImageSeriesSource {
   async refresh(): Promise<void> {
     for (const entry of this.#images.values()) this.#queueResolve(entry);
     await this.settled();
+    // Staleness and the age checks change with the clock alone, with no pod or ECR answer changing:
+    // the metrics rendered from a version would otherwise keep yesterday's verdicts until some
+    // unrelated change. Re-judging once per refresh is plenty for ages counted in days.
+    this.#changed();
   }
 
   /** Resolves once every lookup queued so far has answered. */
@@ -189,9 +193,11 @@ export class Inventory implements PodSink, ImageSeriesSource {
   #put(key: string, pod: TrackedPod): boolean {
     const old = this.#pods.get(key);
     if (old && sameContainers(old, pod)) return false;
-    if (old) this.#account(old, -1);
     this.#pods.set(key, pod);
+    // Count the new state before uncounting the old: an image the pod keeps using never drops to zero
+    // containers in between, so it keeps its resolution and series instead of being looked up again.
     this.#account(pod, +1);
+    if (old) this.#account(old, -1);
     return true;
   }
 

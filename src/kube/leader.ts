@@ -37,6 +37,10 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | null = null;
   #lastRenew = 0;
   #observed: V1Lease | null = null;
+  /** The lease's spec as last read, to notice when it changes… */
+  #observedRecord = '';
+  /** …and when, on this replica's clock: expiry is judged from here, never from times in the lease. */
+  #observedAt = 0;
   #running: Promise<void> | null = null;
 
   constructor(options: LeaderElectionOptions) {
@@ -134,11 +138,16 @@ export class LeaderElector {
 
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const renewedAt = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
     const durationMs = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
     const heldByOther = holder !== '' && holder !== identity;
-    // Judge expiry by the renew time on the lease, like client-go judges by when it last saw it change.
-    if (heldByOther && renewedAt + durationMs > this.#o.now()) {
+    // As client-go: the renew time in the lease was written by another node's clock, which may be
+    // skewed by any amount, so a lease expires leaseDuration after this replica last saw it change.
+    const record = JSON.stringify(spec);
+    if (record !== this.#observedRecord) {
+      this.#observedRecord = record;
+      this.#observedAt = this.#o.now();
+    }
+    if (heldByOther && this.#observedAt + durationMs > this.#o.now()) {
       this.#observed = lease;
       if (this.#leading) this.#setLeading(false);
       return false;

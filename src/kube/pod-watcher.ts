@@ -131,6 +131,7 @@ export class PodWatcher {
       if (resourceVersion === null) {
         try {
           resourceVersion = await this.#list(scope);
+          if (this.#stopped) return;
           backoff.reset();
         } catch (err) {
           if (this.#stopped) return;
@@ -167,6 +168,9 @@ export class PodWatcher {
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?._continue || undefined;
     } while (cont && !this.#stopped);
+    // Stopped meanwhile: the sink may already belong to someone else's truth (a follower's empty
+    // inventory, or a newer watch), and a list cut short is no truth at all.
+    if (this.#stopped) return resourceVersion;
     this.#o.sink.replaceAll(pods, scope.namespace);
     this.#log.info({ namespace: scope.namespace, pods: pods.length, resourceVersion }, 'pods listed');
     if (!scope.synced) {
@@ -192,6 +196,7 @@ export class PodWatcher {
         resolve({ reason: verdict ?? reason, resourceVersion: latest });
       };
       const onEvent = (type: string, object: unknown) => {
+        if (this.#stopped) return;
         const obj = object as {
           metadata?: { resourceVersion?: string; name?: string; namespace?: string };
           code?: number;

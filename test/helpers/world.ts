@@ -8,8 +8,8 @@ import { silentLogger } from '../../src/log.ts';
 import {
   type EcrScenario,
   type EcrSimulator,
-  type SimImage,
   SIMULATOR_CREDENTIALS,
+  type SimImage,
   startEcrSimulator,
 } from '../../src/sim/ecr/index.ts';
 import {
