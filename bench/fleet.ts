@@ -14,15 +14,15 @@ import {
 /** ECR takes at most 100 image IDs per DescribeImages call. */
 const IDS_PER_DESCRIBE = 100;
 /**
- * Inspector-backed findings come at most 100 to a page whatever maxResults says, so a scan without
- * severity counts costs one DescribeImageScanFindings call per 100 findings.
+ * AWS-native basic and enhanced findings come at most 100 to a page whatever maxResults says, so such a
+ * scan without severity counts costs one DescribeImageScanFindings call per 100 findings.
  */
 const ENHANCED_FINDINGS_PER_PAGE = 100;
 /** Statuses under which a scan has findings to page through. */
 const WITH_FINDINGS = new Set(['COMPLETE', 'ACTIVE']);
 
 export const BENCH_REGIONS = ['us-east-1', 'eu-west-1'] as const;
-export const IMAGES_PER_REPOSITORY = 10;
+const IMAGES_PER_REPOSITORY = 10;
 
 export interface FleetImage {
   /** `<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>` */

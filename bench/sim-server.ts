@@ -23,10 +23,10 @@ import {
   minimumCalls,
 } from './fleet.ts';
 
-export const FLEET_REPOSITORIES = 500;
-export const CLUSTER_REPOSITORIES = 200;
-export const CLUSTER_PODS = 10_000;
-export const ECR_LATENCY_MS = 50;
+const FLEET_REPOSITORIES = 500;
+const CLUSTER_REPOSITORIES = 200;
+const CLUSTER_PODS = 10_000;
+const ECR_LATENCY_MS = 50;
 
 export type SimCommand =
   | { type: 'ecr-counts' }
@@ -46,6 +46,7 @@ export interface Ready {
   ecrEndpoint: string;
   ecrCredentials: { accessKeyId: string; secretAccessKey: string };
   kubeconfig: string;
+  ecrLatencyMs: number;
   pods: number;
   images: number;
   repositories: number;
@@ -66,7 +67,7 @@ export type SimReply =
     }
   | { type: 'done'; pods?: number; images?: number };
 
-/** A pod as a Deployment makes it: labels, owner, env, probes, resources; about 4 KB of JSON stored. */
+/** A pod as a Deployment makes it: labels, owner, env, probes, resources; about 3.3 KB of JSON as stored. */
 function clusterPod(image: FleetImage, digest: string, index: number): PodJson {
   const [team, service] = image.repository.split('/') as [string, string];
   const name = `${service}-${image.tag.replace('.', '-')}-7d9c6b5f4d-${index.toString(36).padStart(5, '0')}`;
@@ -209,6 +210,7 @@ async function serve(): Promise<void> {
     ecrEndpoint: ecr.endpoint,
     ecrCredentials: { ...SIMULATOR_CREDENTIALS },
     kubeconfig: kube.kubeconfigYaml(),
+    ecrLatencyMs: ECR_LATENCY_MS,
     pods: kube.podCount(),
     images: clusterImages.length,
     repositories: CLUSTER_REPOSITORIES,

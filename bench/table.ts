@@ -48,11 +48,6 @@ export function printTable(table: Table): void {
   process.stdout.write(`${formatTable(table)}\n\n`);
 }
 
-/** Whether every row with a target met it. */
-export function allMet(table: Table): boolean {
-  return table.rows.every((r) => r.ok !== false);
-}
-
 // ---------------------------------------------------------------- number formatting
 
 export function formatCount(n: number): string {
