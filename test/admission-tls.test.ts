@@ -151,29 +151,33 @@ describe('the webhook over TLS', () => {
 });
 
 describe('slow clients', () => {
-  test('a connection that never finishes its request headers is closed by the server', {
-    timeout: 30_000,
-  }, async () => {
-    const f = await startWebhookFixture();
-    try {
-      const socket = connect({
-        host: '127.0.0.1',
-        port: f.server.address.port,
-        ca: f.certs.ca.cert,
-        servername: 'localhost',
-      });
-      await once(socket, 'secureConnect');
-      socket.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
-      const received: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => received.push(chunk));
-      socket.on('error', () => {});
-      await once(socket, 'close');
-      const reply = Buffer.concat(received).toString('latin1');
-      assert.ok(reply === '' || reply.startsWith('HTTP/1.1 408'), reply);
-    } finally {
-      await f.close();
-    }
-  });
+  test(
+    'a connection that never finishes its request headers is closed by the server',
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const f = await startWebhookFixture();
+      try {
+        const socket = connect({
+          host: '127.0.0.1',
+          port: f.server.address.port,
+          ca: f.certs.ca.cert,
+          servername: 'localhost',
+        });
+        await once(socket, 'secureConnect');
+        socket.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
+        const received: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        socket.on('error', () => {});
+        await once(socket, 'close');
+        const reply = Buffer.concat(received).toString('latin1');
+        assert.ok(reply === '' || reply.startsWith('HTTP/1.1 408'), reply);
+      } finally {
+        await f.close();
+      }
+    },
+  );
 });
 
 describe('closing the webhook (SIGTERM)', () => {

@@ -57,7 +57,7 @@ type K8sObject = {
     annotations?: Record<string, string>;
   };
   // Rendered objects are checked against their schemas below; tests then read them loosely.
-  // biome-ignore lint/suspicious/noExplicitAny: the shape depends on kind and is validated at runtime
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the shape depends on kind and is validated at runtime
   [field: string]: any;
 };
 

@@ -27,5 +27,4 @@ export interface ImageReference {
 }
 
 export type ParseResult =
-  | { ok: true; ref: ImageReference }
-  | { ok: false; reason: 'invalid_reference'; message: string };
+  { ok: true; ref: ImageReference } | { ok: false; reason: 'invalid_reference'; message: string };

@@ -16,9 +16,7 @@ export interface CheckSubject {
  * not known (ECR did not answer), which policy.onError decides.
  */
 export type CheckOutcome =
-  | { result: 'pass' }
-  | { result: 'fail'; message: string }
-  | { result: 'unknown'; message: string };
+  { result: 'pass' } | { result: 'fail'; message: string } | { result: 'unknown'; message: string };
 
 export interface Check<K extends CheckName = CheckName> {
   name: K;

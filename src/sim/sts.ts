@@ -31,7 +31,9 @@ function errorXml(code: string, message: string): string {
  * XML answer), so `ecr.assumeRoles` can be exercised end to end through the SDK's real
  * fromTemporaryCredentials: the ECR simulator then sees requests signed with the role's key.
  */
-export async function startStsSimulator(options: { host?: string; now?: () => number } = {}): Promise<StsSimulator> {
+export async function startStsSimulator(
+  options: { host?: string; now?: () => number } = {},
+): Promise<StsSimulator> {
   const now = options.now ?? Date.now;
   const calls: AssumeRoleCall[] = [];
   const accessKeyFor = (roleArn: string) =>

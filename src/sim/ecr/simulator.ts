@@ -300,7 +300,12 @@ export class EcrSimulator {
     } catch (error) {
       bodyError = error as EcrApiError;
     }
-    const call = this.#record(operation, region, body, accessKeyFromAuthorization(header(req, 'authorization')));
+    const call = this.#record(
+      operation,
+      region,
+      body,
+      accessKeyFromAuthorization(header(req, 'authorization')),
+    );
     const fault = this.#faults.take(operation, region ?? '');
     if (fault?.kind === 'hang') {
       this.#finish(call, 'hung');
@@ -355,7 +360,12 @@ export class EcrSimulator {
     return OPERATIONS[operation](body, ctx);
   }
 
-  #record(operation: string, region: string | undefined, body: Body | undefined, accessKeyId?: string): SimCall {
+  #record(
+    operation: string,
+    region: string | undefined,
+    body: Body | undefined,
+    accessKeyId?: string,
+  ): SimCall {
     this.#seq += 1;
     const call: SimCall = {
       seq: this.#seq,
