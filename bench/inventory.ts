@@ -165,7 +165,7 @@ async function measure(): Promise<Table> {
   const notes: string[] = [];
   const { ready } = sim;
   let controller: Controller | null = null;
-  let maxConcurrency = 0;
+  let maxConcurrency: number;
   try {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(ready.kubeconfig);
