@@ -14,6 +14,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -113,6 +114,28 @@ class SimProcess {
 
 // ---------------------------------------------------------------- the measuring process
 
+function trace(label: string): void {
+  if (!process.env.TRACE_MEM) return;
+  const m = memoryBreakdown();
+  const u = process.memoryUsage();
+  if (process.env.TRACE_MAPS) {
+    const text = readFileSync('/proc/self/smaps', 'utf8');
+    const rows: string[] = [];
+    let head = '';
+    for (const line of text.split('\n')) {
+      if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) { head = line; continue; }
+      const r = /^Rss:\s+(\d+) kB$/.exec(line);
+      if (r && Number(r[1]) >= 1024) {
+        const [range, perms, , , , ...rest] = head.split(/\s+/);
+        const [a, b] = range!.split('-').map((x) => parseInt(x, 16));
+        rows.push(`  ${r[1]} kB rss of ${Math.round((b! - a!) / 1024)} kB ${perms} ${rest.join(' ')}`);
+      }
+    }
+    process.stderr.write(`MAPS ${label}\n${rows.join('\n')}\n`);
+  }
+  process.stderr.write(`TRACE ${label}: rss ${formatBytes(m.rss)} ${describeBreakdown(m)} arrayBuffers ${formatBytes(u.arrayBuffers)}\n`);
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Full collections until the heap stops shrinking (weak references and finalizers need a few). */
@@ -180,6 +203,7 @@ async function measure(): Promise<Table> {
     // ---- start to first complete inventory
     collect();
     const before = memoryBreakdown();
+    trace('before');
     await sim.command({ type: 'reset-counts' });
     const started = performance.now();
     controller = await startController(config, {
@@ -192,8 +216,10 @@ async function measure(): Promise<Table> {
     if (!inventory) throw new Error('the controller runs no inventory');
     await controller.whenInventorySynced();
     const syncedMs = performance.now() - started;
+    trace('synced');
     await inventory.settled();
     const completeMs = performance.now() - started;
+    trace('settled');
     const resolvedImages = [...inventory.images()].length;
     const { counts } = await sim.command<Extract<SimReply, { type: 'ecr-counts' }>>({ type: 'ecr-counts' });
     const describe = counts.byOperation.DescribeImages ?? 0;
@@ -219,12 +245,15 @@ async function measure(): Promise<Table> {
     // ---- memory at 10,000 pods
     collect();
     const heapWithPods = process.memoryUsage().heapUsed;
+    trace('gc');
     // A steady process has been scraped: the cached exposition text is part of its footprint.
     await scrape(`${controller.metricsUrl}/metrics`);
+    trace('scraped');
     await sleep(SETTLE_MS);
     const steady = memoryBreakdown();
     collect();
     const afterGc = memoryBreakdown();
+    trace('steady+gc');
     rows.push({
       figure: `steady RSS at ${formatCount(inventory.podCount)} pods`,
       measured: `${formatBytes(steady.rss)} (${formatBytes(afterGc.rss)} after a full GC)`,

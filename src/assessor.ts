@@ -24,6 +24,8 @@ export interface AssessOptions {
   alwaysResolve?: boolean;
 }
 
+const MAX_PARSED = 10_000;
+
 /**
  * Parse → resolve → evaluate: the one path from an image string to a verdict, shared by `check`,
  * `report`, the inventory and the webhook so they can never disagree about an image.
@@ -33,6 +35,8 @@ export class Assessor {
   readonly #policy: PolicyConfig;
   readonly #now: () => number;
   readonly #policyNeedsEcr: boolean;
+  /** Parsed references by image string: a cluster runs a few thousand distinct images at most. */
+  #parsed = new Map<string, ParseResult>();
 
   constructor(resolver: Resolver, policy: PolicyConfig, now: () => number = Date.now) {
     this.#resolver = resolver;
@@ -46,7 +50,7 @@ export class Assessor {
   }
 
   async assess(image: string, options: AssessOptions = {}): Promise<ImageAssessment> {
-    const parsed = parseImageReference(image);
+    const parsed = this.#parse(image);
     const exempt = isExempt(this.#policy, { parsed, resolution: null }, options.namespace);
     let resolution: Resolution | null = null;
     const wanted = (options.alwaysResolve || this.#policyNeedsEcr) && (!exempt || options.resolveExempt);
@@ -56,6 +60,18 @@ export class Assessor {
         options.deadlineMs === undefined ? await lookup : await withDeadline(lookup, options.deadlineMs);
     }
     return this.judge(image, parsed, resolution, options.namespace);
+  }
+
+  /** A webhook sees the same image strings review after review: parse each once. */
+  #parse(image: string): ParseResult {
+    let parsed = this.#parsed.get(image);
+    if (!parsed) {
+      // Bounded so hostile input (random image strings) cannot grow it without limit.
+      if (this.#parsed.size >= MAX_PARSED) this.#parsed = new Map();
+      parsed = parseImageReference(image);
+      this.#parsed.set(image, parsed);
+    }
+    return parsed;
   }
 
   /** The verdict on facts already in hand (the inventory re-judges without asking ECR again). */

@@ -252,6 +252,16 @@ describe('ecr-warden demo', () => {
       );
       assert.match(stdout, /severity \(deny\): 3 CRITICAL findings \(max 0\)/);
       assert.match(stdout, /archived \(deny\): image is archived/);
+      // The webhook answered sample reviews over HTTPS: a denial with the spec's message, and a pin.
+      assert.match(stdout, /POST \/validate {2}Pod payments\/ledger-canary → denied/);
+      assert.match(
+        stdout,
+        /container "ledger" image 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/payments\/ledger:v1\.9\.2: 3 CRITICAL findings \(max 0\)/,
+      );
+      assert.match(
+        stdout,
+        /POST \/mutate {4}Pod payments\/api-canary → \/spec\/containers\/0\/image = \S+:v2\.4\.0@sha256:[0-9a-f]{64}/,
+      );
       const health = await fetch(metricsUrl.replace('/metrics', '/readyz'));
       assert.equal(health.status, 200);
     } finally {

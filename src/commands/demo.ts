@@ -8,6 +8,7 @@ import { startController } from '../controller.ts';
 import type { Logger } from '../log.ts';
 import { DEMO_HOST, startDemoWorld } from '../sim/demo-world.ts';
 import { SIMULATOR_CREDENTIALS } from '../sim/ecr/index.ts';
+import { sendSampleReview } from './demo-reviews.ts';
 import { runReport } from './report.ts';
 
 /** The demo listens where a user expects (9090, 8443) unless those are taken; then anywhere free. */
@@ -94,6 +95,7 @@ export async function runDemo(out: NodeJS.WritableStream, log: Logger, signal: A
         out,
         log,
       );
+      if (controller.webhookUrl) await showAdmission(out, controller.webhookUrl, ca.cert);
       out.write('\nPress Ctrl-C to stop.\n');
       if (!signal.aborted)
         await new Promise<void>((resolve) =>
@@ -107,6 +109,34 @@ export async function runDemo(out: NodeJS.WritableStream, log: Logger, signal: A
     await world.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Two sample Pods through /validate and one through /mutate, printed as the apiserver would see them. */
+async function showAdmission(out: NodeJS.WritableStream, webhookUrl: string, ca: string): Promise<void> {
+  const lines = ['', 'Admission, as the apiserver would ask it:'];
+  const bad = await sendSampleReview(webhookUrl, '/validate', ca, {
+    name: 'ledger-canary',
+    namespace: 'payments',
+    images: { ledger: `${DEMO_HOST}/payments/ledger:v1.9.2`, proxy: 'docker.io/envoyproxy/envoy:v1.31.0' },
+  });
+  lines.push(`  POST /validate  Pod payments/ledger-canary → ${bad.allowed ? 'allowed' : 'denied'}`);
+  for (const line of (bad.message ?? '').split('\n').filter(Boolean)) lines.push(`      ${line}`);
+  for (const w of bad.warnings) lines.push(`      warning: ${w}`);
+  const good = await sendSampleReview(webhookUrl, '/validate', ca, {
+    name: 'api-canary',
+    namespace: 'payments',
+    images: { api: `${DEMO_HOST}/payments/api:v2.4.0` },
+  });
+  lines.push(`  POST /validate  Pod payments/api-canary → ${good.allowed ? 'allowed' : 'denied'}`);
+  const pinned = await sendSampleReview(webhookUrl, '/mutate', ca, {
+    name: 'api-canary',
+    namespace: 'payments',
+    images: { api: `${DEMO_HOST}/payments/api:v2.4.0` },
+  });
+  for (const op of (pinned.patch ?? []) as { path?: string; value?: unknown }[]) {
+    lines.push(`  POST /mutate    Pod payments/api-canary → ${op.path} = ${String(op.value)}`);
+  }
+  out.write(`${lines.join('\n')}\n`);
 }
 
 export { startDemoWorld };
