@@ -289,4 +289,8 @@ if (isEntryPoint()) {
     env: process.env,
   });
   process.exitCode = code;
+  // The command is over: whatever still holds the event loop (a socket of a start that failed half
+  // way, say) must not keep the process alive. Exit once stdout and stderr have drained, so piped
+  // output (report -o json | jq) is never cut short.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

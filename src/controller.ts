@@ -152,16 +152,6 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
   }
 
   let webhook: WebhookServer | null = null;
-  if (config.webhook.enabled) {
-    webhook = await startWebhookServer({
-      config: config.webhook,
-      policy: config.policy,
-      assessor: core.assessor,
-      observer: metrics,
-      log,
-    });
-  }
-
   const notReadyReason = (): string | null => {
     if (webhook && !webhook.ready()) return 'webhook certificate not loaded';
     if (inventory && leading && watcher && !watcher.synced) return 'first pod list not in yet';
@@ -170,6 +160,15 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
 
   let health: HealthServer;
   try {
+    if (config.webhook.enabled) {
+      webhook = await startWebhookServer({
+        config: config.webhook,
+        policy: config.policy,
+        assessor: core.assessor,
+        observer: metrics,
+        log,
+      });
+    }
     health = await startHealthServer({
       address: config.metrics.address,
       port: config.metrics.port,
@@ -178,6 +177,8 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
       log,
     });
   } catch (err) {
+    // A listener could not start (a port in use, say): undo everything started so far, so the
+    // process can exit with the error instead of running a headless inventory.
     await webhook?.close();
     await elector?.stop();
     await stopInventory();

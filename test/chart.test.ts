@@ -931,6 +931,16 @@ describe('the admission webhooks', () => {
     assert.equal(find('generatedCerts', 'MutatingWebhookConfiguration'), undefined);
   });
 
+  test('pin Pods only, while validating every workload kind the config lists', () => {
+    const resourcesOf = (webhook: K8sObject) =>
+      (webhook.rules as K8sObject[]).flatMap((rule) => rule.resources as string[]).sort();
+    assert.deepEqual(resourcesOf(webhookOf('fullConfig', 'MutatingWebhookConfiguration')), [
+      'pods',
+      'pods/ephemeralcontainers',
+    ]);
+    assert.ok(resourcesOf(webhookOf('fullConfig', 'ValidatingWebhookConfiguration')).includes('deployments'));
+  });
+
   test('get their certificate from cert-manager with a self-signed Issuer by default', () => {
     const issuer = get('certManager', 'Issuer', `${FULLNAME}-selfsigned`);
     assert.equal(issuer.apiVersion, 'cert-manager.io/v1');

@@ -20,6 +20,8 @@ export function reasonOf(err: unknown): FailureReason {
     case 'InvalidSignatureException':
     case 'ExpiredTokenException':
     case 'KmsException':
+    // No credentials at all (no IRSA, no Pod Identity, nothing in the environment): ECR can't be asked.
+    case 'CredentialsProviderError':
       return 'access_denied';
     case 'ThrottlingException':
     case 'ThrottledException':

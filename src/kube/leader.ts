@@ -77,7 +77,7 @@ export class LeaderElector {
 
   #tick(): void {
     if (this.#stopped) return;
-    this.#running = this.#tryAcquireOrRenew()
+    this.#running = this.#attemptWithin(this.#o.renewDeadlineMs)
       .then((ok) => {
         const now = this.#o.now();
         if (ok) this.#lastRenew = now;
@@ -89,6 +89,20 @@ export class LeaderElector {
       .finally(() => {
         if (!this.#stopped) this.#timer = setTimeout(() => this.#tick(), this.#o.retryPeriodMs);
       });
+  }
+
+  /**
+   * One attempt, given up as failed after `ms`: client-node's requests wait minutes on a silent
+   * apiserver, and a leader must step down within its renew deadline — before a follower may take
+   * over — or two replicas would run the inventory. (client-go bounds each renew the same way.)
+   */
+  #attemptWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+    });
+    return Promise.race([this.#tryAcquireOrRenew(), late]).finally(() => clearTimeout(timer));
   }
 
   #setLeading(leading: boolean): void {

@@ -191,7 +191,12 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
       containers: [c('coredns', 'registry.k8s.io/coredns/coredns:v1.11.3')],
     }),
   ];
-  kube.bulkLoad(pods);
+  try {
+    kube.bulkLoad(pods);
+  } catch (err) {
+    await Promise.all([kube.close(), ecr.close()]);
+    throw err;
+  }
 
   return {
     kube,

@@ -47,8 +47,10 @@ matchPolicy: Equivalent
 timeoutSeconds: {{ int $root.Values.webhook.timeoutSeconds }}
 clientConfig:
   {{- include "ecr-warden.webhookClientConfig" (list $root $path) | trim | nindent 2 }}
+{{- /* /mutate pins Pods only (workload templates are pinned when their pods are created). */}}
+{{- $kinds := ternary (list "Pod") $settings.kinds (eq $path "/mutate") }}
 rules:
-  {{- include "ecr-warden.webhookRules" (list $settings.kinds) | trim | nindent 2 }}
+  {{- include "ecr-warden.webhookRules" (list $kinds) | trim | nindent 2 }}
 namespaceSelector:
   {{- with $userSelector.matchLabels }}
   matchLabels:
