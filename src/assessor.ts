@@ -91,7 +91,9 @@ export class Assessor {
     if (!parsed.ok) {
       status = 'unresolved';
       reason = 'invalid_reference';
-    } else if (!resolution) {
+    } else if (!resolution || evaluation.exempt) {
+      // Exempt images are skipped by the policy even where their facts were looked up (the inventory
+      // resolves them for its metrics): `report` and `check` say the same thing about them.
       status = 'skipped';
     } else if (resolution.status === 'resolved') {
       status = 'resolved';
