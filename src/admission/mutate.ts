@@ -49,10 +49,8 @@ export function createMutateHandler(options: MutateOptions): AdmissionHandler {
     const assess: AssessOptions = {
       namespace: request.namespace || null,
       deadlineMs: lookupBudgetMs(webhook.deadline, context.receivedAt),
-      // Pinning needs the digest even when no enabled check needs ECR facts, and applies to images
-      // exempt from the policy too: an exemption waives checks, not reproducible deploys.
+      // Pinning needs the digest even when no enabled check needs ECR facts.
       alwaysResolve: true,
-      resolveExempt: true,
     };
     const images = [...new Set(candidates.map((c) => c.image))];
     const assessed = await Promise.all(images.map((image) => assessor.assess(image, assess)));
@@ -83,7 +81,7 @@ function mutatesRequest(request: AdmissionRequest): boolean {
 /**
  * The patch for one container, a warning when its ECR image could not be resolved, or null when
  * there is nothing to do: not an ECR tag reference (other registries, digests already given,
- * references that do not parse, which /validate reports).
+ * references that do not parse, which /validate reports) or exempt from the policy.
  */
 function pinOf(
   container: ContainerImage,
