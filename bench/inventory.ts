@@ -14,7 +14,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -114,28 +113,6 @@ class SimProcess {
 
 // ---------------------------------------------------------------- the measuring process
 
-function trace(label: string): void {
-  if (!process.env.TRACE_MEM) return;
-  const m = memoryBreakdown();
-  const u = process.memoryUsage();
-  if (process.env.TRACE_MAPS) {
-    const text = readFileSync('/proc/self/smaps', 'utf8');
-    const rows: string[] = [];
-    let head = '';
-    for (const line of text.split('\n')) {
-      if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) { head = line; continue; }
-      const r = /^Rss:\s+(\d+) kB$/.exec(line);
-      if (r && Number(r[1]) >= 1024) {
-        const [range, perms, , , , ...rest] = head.split(/\s+/);
-        const [a, b] = range!.split('-').map((x) => parseInt(x, 16));
-        rows.push(`  ${r[1]} kB rss of ${Math.round((b! - a!) / 1024)} kB ${perms} ${rest.join(' ')}`);
-      }
-    }
-    process.stderr.write(`MAPS ${label}\n${rows.join('\n')}\n`);
-  }
-  process.stderr.write(`TRACE ${label}: rss ${formatBytes(m.rss)} ${describeBreakdown(m)} arrayBuffers ${formatBytes(u.arrayBuffers)}\n`);
-}
-
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Full collections until the heap stops shrinking (weak references and finalizers need a few). */
@@ -176,10 +153,11 @@ async function until(what: string, done: () => boolean): Promise<void> {
   }
 }
 
-async function timeRender(controller: Controller): Promise<{ ms: number; text: string }> {
+/** Times what a scrape of /metrics costs before the first byte is written: the exposition's chunks. */
+async function timeRender(controller: Controller): Promise<{ ms: number; chunks: Buffer[] }> {
   const started = performance.now();
-  const text = await controller.metrics.render();
-  return { ms: performance.now() - started, text };
+  const chunks = await controller.metrics.exposition();
+  return { ms: performance.now() - started, chunks };
 }
 
 async function measure(): Promise<Table> {
@@ -203,7 +181,6 @@ async function measure(): Promise<Table> {
     // ---- start to first complete inventory
     collect();
     const before = memoryBreakdown();
-    trace('before');
     await sim.command({ type: 'reset-counts' });
     const started = performance.now();
     controller = await startController(config, {
@@ -216,10 +193,8 @@ async function measure(): Promise<Table> {
     if (!inventory) throw new Error('the controller runs no inventory');
     await controller.whenInventorySynced();
     const syncedMs = performance.now() - started;
-    trace('synced');
     await inventory.settled();
     const completeMs = performance.now() - started;
-    trace('settled');
     const resolvedImages = [...inventory.images()].length;
     const { counts } = await sim.command<Extract<SimReply, { type: 'ecr-counts' }>>({ type: 'ecr-counts' });
     const describe = counts.byOperation.DescribeImages ?? 0;
@@ -245,15 +220,12 @@ async function measure(): Promise<Table> {
     // ---- memory at 10,000 pods
     collect();
     const heapWithPods = process.memoryUsage().heapUsed;
-    trace('gc');
     // A steady process has been scraped: the cached exposition text is part of its footprint.
     await scrape(`${controller.metricsUrl}/metrics`);
-    trace('scraped');
     await sleep(SETTLE_MS);
     const steady = memoryBreakdown();
     collect();
     const afterGc = memoryBreakdown();
-    trace('steady+gc');
     rows.push({
       figure: `steady RSS at ${formatCount(inventory.podCount)} pods`,
       measured: `${formatBytes(steady.rss)} (${formatBytes(afterGc.rss)} after a full GC)`,
@@ -268,6 +240,7 @@ async function measure(): Promise<Table> {
     notes.push(
       `RSS is the controller process's alone (the simulators run in another), read ${SETTLE_MS / 1000} s after the first complete inventory and one /metrics scrape, without forcing a GC`,
       `steady RSS, where: ${describeBreakdown(steady)}`,
+      `RSS before the controller started, where: ${describeBreakdown(before)}`,
       `V8 heap sized as in the chart's 512Mi pod (${POD_HEAP_FLAGS.join(' ')}); the controller runs compiled to JavaScript, as the image ships it`,
     );
 
@@ -290,7 +263,7 @@ async function measure(): Promise<Table> {
     await sim.command({ type: 'delete-all-pods' });
     await until('the inventory to empty', () => inventory.podCount === 0);
     // Drops the exposition cached at 10,000 pods; heapWithPods was read before any scrape.
-    await controller.metrics.render();
+    await controller.metrics.exposition();
     collect();
     const heapEmpty = process.memoryUsage().heapUsed;
     const perPod = (heapWithPods - heapEmpty) / ready.pods;
@@ -313,7 +286,8 @@ async function measure(): Promise<Table> {
     );
     await inventory.settled();
     const first = await timeRender(controller);
-    const series = countImageInfo(first.text);
+    const series = countImageInfo(Buffer.concat(first.chunks).toString());
+    const textBytes = first.chunks.reduce((n, chunk) => n + chunk.length, 0);
     const cached: number[] = [];
     for (let i = 0; i < RENDERS; i++) cached.push((await timeRender(controller)).ms);
     const uncached: number[] = [];
@@ -326,7 +300,7 @@ async function measure(): Promise<Table> {
     const renderOk = series === RENDER_IMAGES;
     rows.push({
       figure: `/metrics render at ${formatCount(series)} image series, after a change`,
-      measured: `${formatMs(median(uncached))} median of ${RENDERS} (max ${formatMs(Math.max(...uncached))}; ${formatBytes(first.text.length)} of text)`,
+      measured: `${formatMs(median(uncached))} median of ${RENDERS} (max ${formatMs(Math.max(...uncached))}; ${formatBytes(textBytes)} of text)`,
       target: `≤ ${RENDER_TARGET_MS} ms`,
       ok: median(uncached) <= RENDER_TARGET_MS && renderOk,
     });
@@ -337,7 +311,7 @@ async function measure(): Promise<Table> {
       ok: median(cached) <= RENDER_TARGET_MS && renderOk,
     });
     notes.push(
-      `render: controller.metrics.render() with ${formatCount(loaded.pods ?? 0)} pods over ${formatCount(loaded.images ?? 0)} images; "after a change" follows a pod's MODIFIED event, so the per-image text and policy verdicts are rebuilt`,
+      `render: controller.metrics.exposition() (the bytes /metrics sends) with ${formatCount(loaded.pods ?? 0)} pods over ${formatCount(loaded.images ?? 0)} images; "after a change" follows a pod's MODIFIED event, so the per-image text and policy verdicts are rebuilt`,
     );
     rows.push({
       figure: 'peak RSS over the run (every phase above)',

@@ -40,8 +40,24 @@ const ACCEPTED_MEDIA_TYPES = [
 ];
 
 type Failure = { ok: false; reason: FailureReason; message: string };
-type TagAnswer = { ok: true; digest: string; detail?: ImageDetail } | Failure;
-type DetailAnswer = { ok: true; detail: ImageDetail } | Failure;
+
+/**
+ * What the facts take from an ImageDetail, and all the detail cache keeps: the SDK object carries
+ * repository, digest, artifact and subject fields the facts never read, for every image in use.
+ */
+interface DetailFacts {
+  tags: string[];
+  imageStatus: ImageStatus;
+  pushedAt: Date | null;
+  lastRecordedPullTime: Date | null;
+  sizeBytes: number | null;
+  manifestMediaType: string | null;
+  /** Scan facts ECR put in the detail itself (legacy basic scanner), else null. */
+  scan: ScanFacts | null;
+}
+
+type TagAnswer = { ok: true; digest: string; detail?: DetailFacts } | Failure;
+type DetailAnswer = { ok: true; detail: DetailFacts } | Failure;
 type ScanAnswer = { ok: true; scan: ScanFacts } | Failure;
 /** How an ask was served: from cache, by joining a request in flight, or by a new request. */
 type CacheResult = 'hit' | 'coalesced' | 'miss';
@@ -133,7 +149,7 @@ export class Resolver {
   async #resolveEcr(loc: EcrLocation, ref: ImageReference, served: CacheResult[]): Promise<Resolution> {
     const repoKey = `${loc.registryId}/${loc.region}/${loc.repository}`;
     let digest = ref.digest;
-    let detail: ImageDetail | undefined;
+    let detail: DetailFacts | undefined;
 
     // Stage 1: tag → digest. A reference with a digest is pulled by digest (the runtime ignores the tag).
     if (!digest) {
@@ -174,7 +190,7 @@ export class Resolver {
     }
 
     // Stage 3: scan facts, from the detail when ECR put them there, else from the findings API.
-    let scan = scanFactsFromDetail(detail);
+    let scan = detail.scan;
     let scanError: FailureReason | null = null;
     if (!scan) {
       const key = `scan:${repoKey}@${digest}`;
@@ -303,7 +319,8 @@ export class Resolver {
             ? d.imageDigest === item.id.imageDigest
             : (d.imageTags ?? []).includes(item.id.imageTag ?? ''),
         );
-        if (detail?.imageDigest) item.settle({ ok: true, digest: detail.imageDigest, detail });
+        if (detail?.imageDigest)
+          item.settle({ ok: true, digest: detail.imageDigest, detail: detailFacts(detail) });
         else item.settle(notFound(loc, item.id));
       }
       return;
@@ -438,10 +455,23 @@ export class Resolver {
   }
 }
 
+function detailFacts(detail: ImageDetail): DetailFacts {
+  return {
+    tags: detail.imageTags ?? [],
+    // ECR omits imageStatus for images that were never archived: absent means ACTIVE.
+    imageStatus: (detail.imageStatus as ImageStatus | undefined) ?? 'ACTIVE',
+    pushedAt: detail.imagePushedAt ?? null,
+    lastRecordedPullTime: detail.lastRecordedPullTime ?? null,
+    sizeBytes: detail.imageSizeInBytes ?? null,
+    manifestMediaType: detail.imageManifestMediaType ?? null,
+    scan: scanFactsFromDetail(detail),
+  };
+}
+
 function toFacts(
   loc: EcrLocation,
   digest: string,
-  detail: ImageDetail,
+  detail: DetailFacts,
   scan: ScanFacts | null,
   scanError: FailureReason | null,
 ): ImageFacts {
@@ -450,13 +480,12 @@ function toFacts(
     region: loc.region,
     repository: loc.repository,
     digest,
-    tags: detail.imageTags ?? [],
-    // ECR omits imageStatus for images that were never archived: absent means ACTIVE.
-    imageStatus: (detail.imageStatus as ImageStatus | undefined) ?? 'ACTIVE',
-    pushedAt: detail.imagePushedAt ?? null,
-    lastRecordedPullTime: detail.lastRecordedPullTime ?? null,
-    sizeBytes: detail.imageSizeInBytes ?? null,
-    manifestMediaType: detail.imageManifestMediaType ?? null,
+    tags: detail.tags,
+    imageStatus: detail.imageStatus,
+    pushedAt: detail.pushedAt,
+    lastRecordedPullTime: detail.lastRecordedPullTime,
+    sizeBytes: detail.sizeBytes,
+    manifestMediaType: detail.manifestMediaType,
     scan,
     scanError,
   };

@@ -1,4 +1,11 @@
-import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
+import {
+  ApiException,
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  type KubeConfig,
+  RequestContext,
+  Watch,
+} from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { Backoff } from './backoff.ts';
@@ -31,10 +38,23 @@ export interface PodWatcherOptions {
   sink: PodSink;
   observer?: WatchObserver;
   log?: Logger;
-  /** Pods per list page: large enough for few round trips, small enough to bound memory per page. */
+  /** Pods per list page (default DEFAULT_PAGE_SIZE). */
   pageSize?: number;
   /** Builds each scope's backoff (tests pass short delays). */
   backoff?: () => Backoff;
+}
+
+/**
+ * Pods per list page. A page is held whole while it is parsed (about 3 KB of JSON per pod, several
+ * times that once parsed): 100 pods keep that near a megabyte, and 10,000 pods still take only 100
+ * round trips on one kept-alive connection.
+ */
+export const DEFAULT_PAGE_SIZE = 100;
+
+/** A pod list page as the apiserver sends it; items stay raw JSON until trimmed. */
+interface RawPodList {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: unknown[];
 }
 
 interface Scope {
@@ -54,7 +74,7 @@ interface Scope {
  */
 export class PodWatcher {
   readonly #o: PodWatcherOptions;
-  readonly #api: CoreV1Api;
+  readonly #http = new IsomorphicFetchHttpLibrary();
   readonly #watch: Watch;
   readonly #log: Logger;
   readonly #pool = new StringPool();
@@ -66,7 +86,6 @@ export class PodWatcher {
 
   constructor(options: PodWatcherOptions) {
     this.#o = options;
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
     this.#watch = new Watch(options.kubeConfig);
     // client-node's Watch aborts a stream that delivers no data (bookmarks included) for
     // requestTimeoutMs, 30 s by default: shorter than the apiserver's bookmark interval, so a quiet
@@ -156,18 +175,29 @@ export class PodWatcher {
     const pods: TrackedPod[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
-    const limit = this.#o.pageSize ?? 500;
-    do {
-      const page = scope.namespace
-        ? await this.#api.listNamespacedPod({ namespace: scope.namespace, limit, _continue: cont })
-        : await this.#api.listPodForAllNamespaces({ limit, _continue: cont });
-      for (const item of page.items) {
-        const pod = trimPod(item, this.#pool);
-        if (pod) pods.push(pod);
-      }
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      cont = page.metadata?._continue || undefined;
-    } while (cont && !this.#stopped);
+    const limit = this.#o.pageSize ?? DEFAULT_PAGE_SIZE;
+    // Authenticated once for the whole list: client-node builds a new connection pool (a new TLS
+    // context and handshake) on every authentication, and pages on one kept-alive connection are
+    // cheaper in time and native memory than a connection each. A list lasts seconds, far less than
+    // any credential it may carry.
+    const cluster = this.#o.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('No currently active cluster');
+    const request = new RequestContext(cluster.server, HttpMethod.GET);
+    request.setHeaderParam('Accept', 'application/json');
+    await this.#o.kubeConfig.applySecurityAuthentication(request);
+    try {
+      do {
+        const next = await this.#listPage(request, cluster.server, scope, limit, cont, pods);
+        resourceVersion = next.resourceVersion ?? resourceVersion;
+        cont = next.cont;
+      } while (cont && !this.#stopped);
+    } finally {
+      // Its connection is not needed until the next list: closed now rather than left to idle out.
+      await request
+        .getDispatcher()
+        ?.close()
+        .catch(() => undefined);
+    }
     // Stopped meanwhile: the sink may already belong to someone else's truth (a follower's empty
     // inventory, or a newer watch), and a list cut short is no truth at all.
     if (this.#stopped) return resourceVersion;
@@ -178,6 +208,48 @@ export class PodWatcher {
       if (this.synced) this.#resolveSynced();
     }
     return resourceVersion;
+  }
+
+  /**
+   * One page of pods, trimmed into `into`. Read as raw JSON through client-node's own request
+   * context (authenticated by the caller), and fetch (as its Watch does), without its model deserializer: that
+   * builds a full V1Pod, dates and all, for every pod, only for all but a few fields to be dropped by
+   * trimPod. The body is decoded as it streams in rather than collected into one Buffer first, so no
+   * page-sized native buffer is allocated (and freed) per page.
+   */
+  async #listPage(
+    request: RequestContext,
+    server: string,
+    scope: Scope,
+    limit: number,
+    cont: string | undefined,
+    into: TrackedPod[],
+  ): Promise<{ resourceVersion: string | undefined; cont: string | undefined }> {
+    const path = scope.namespace
+      ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods`
+      : '/api/v1/pods';
+    const url = new URL(server + path);
+    url.searchParams.set('limit', String(limit));
+    if (cont) url.searchParams.set('continue', cont);
+    request.setUrl(url.toString());
+    const response = await this.#http.send(request).toPromise();
+    const text = await readBody(response.body.stream(), () => response.body.text());
+    if (response.httpStatusCode !== 200) {
+      // The same error client-node's API clients throw, so callers read `code` and `body` as before.
+      throw new ApiException(
+        response.httpStatusCode,
+        'listing pods failed',
+        parseOrText(text),
+        response.headers,
+      );
+    }
+    // Trimmed here, so that nothing of the page outlives this call.
+    const page = JSON.parse(text) as RawPodList;
+    for (const item of page.items ?? []) {
+      const pod = trimPod(item, this.#pool);
+      if (pod) into.push(pod);
+    }
+    return { resourceVersion: page.metadata?.resourceVersion, cont: page.metadata?.continue || undefined };
   }
 
   /** One watch stream, from `resourceVersion` until it ends; says why it ended and where it got to. */
@@ -250,5 +322,25 @@ export class PodWatcher {
         })
         .catch((err: unknown) => onDone(err ?? new Error('watch failed')));
     });
+  }
+}
+
+/** A response body as text, decoded chunk by chunk as it arrives. */
+async function readBody(
+  stream: ReadableStream<Uint8Array> | null,
+  whole: () => Promise<string>,
+): Promise<string> {
+  if (!stream) return whole();
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}
+
+function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }

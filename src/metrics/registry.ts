@@ -103,10 +103,20 @@ export class WardenMetrics implements ResolverObserver {
     return this.registry.contentType;
   }
 
-  /** The full exposition: registry metrics, then the per-image families. */
-  async render(): Promise<string> {
+  /**
+   * The full exposition as the chunks to send, in order: the registry's metrics (a few KB, rendered
+   * per call), then the per-image families (the renderer's cached Buffer itself, not a copy).
+   */
+  async exposition(): Promise<Buffer[]> {
+    // Taken before the await below, so the dropped gauge describes the very images text sent.
+    const images = this.#images?.render();
     if (this.#images) this.#seriesDropped.set(this.#images.dropped);
-    const base = await this.registry.metrics();
-    return this.#images ? base + this.#images.render() : base;
+    const base = Buffer.from(await this.registry.metrics());
+    return images ? [base, images] : [base];
+  }
+
+  /** The full exposition as text. */
+  async render(): Promise<string> {
+    return Buffer.concat(await this.exposition()).toString();
   }
 }

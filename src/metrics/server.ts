@@ -32,10 +32,14 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     }
     switch (path) {
       case '/metrics':
-        options.metrics.render().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': options.metrics.contentType });
-            res.end(req.method === 'HEAD' ? undefined : text);
+        options.metrics.exposition().then(
+          (chunks) => {
+            let length = 0;
+            for (const chunk of chunks) length += chunk.length;
+            res.writeHead(200, { 'content-type': options.metrics.contentType, 'content-length': length });
+            // The Buffers are written as they are: a scrape copies nothing it does not have to.
+            if (req.method !== 'HEAD') for (const chunk of chunks) res.write(chunk);
+            res.end();
           },
           (err: unknown) => {
             log.error({ err }, 'metrics render failed');
