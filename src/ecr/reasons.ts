@@ -20,8 +20,7 @@ export function reasonOf(err: unknown): FailureReason {
     case 'InvalidSignatureException':
     case 'ExpiredTokenException':
     case 'KmsException':
-    // No credentials at all (no IRSA, no Pod Identity, nothing in the environment): ECR can't be asked.
-    case 'CredentialsProviderError':
+    case 'CredentialsProviderError': // no credentials at all (no IRSA, no Pod Identity, no env)
       return 'access_denied';
     case 'ThrottlingException':
     case 'ThrottledException':
