@@ -257,3 +257,32 @@ describe('resolver under ECR faults', () => {
     }
   });
 });
+
+describe('resolver finding many missing images', () => {
+  it('lists the repository instead of bisecting when several IDs of a batch are missing', async () => {
+    const f = await ecrFixture(scenario());
+    try {
+      const refs = [
+        ref(image('big', 't1')),
+        ...Array.from({ length: 99 }, (_, i) => ref(image('big', `gone-${i}`))),
+      ];
+      const results = await f.core.resolver.resolve(refs);
+      assert.equal(results[0]?.status, 'resolved');
+      assert.ok(results.slice(1).every((r) => r.status === 'unresolved' && r.reason === 'not_found'));
+      // The batch, its two halves, then one listing page of the 250-image repository.
+      assert.equal(f.sim.requests().byOperation.DescribeImages, 4);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('reads an archived image as archived under BatchGetImage too (ECR fails it as ImageNotFound)', async () => {
+    const f = await ecrFixture(scenario(), { ecr: { resolveWith: 'BatchGetImage' } });
+    try {
+      const facts = resolved(await f.core.resolver.resolveOne(ref(image('api', 'old'))));
+      assert.equal(facts.imageStatus, 'ARCHIVED');
+    } finally {
+      await f.close();
+    }
+  });
+});

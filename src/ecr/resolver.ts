@@ -28,6 +28,8 @@ import {
 
 /** ECR accepts at most 100 image IDs per DescribeImages / BatchGetImage call. */
 const MAX_IDS_PER_CALL = 100;
+/** DescribeImages listings return at most 1000 images a page. */
+const LISTING_PAGE_SIZE = 1000;
 /** DescribeImageScanFindings pages hold at most 1000 findings. */
 const FINDINGS_PAGE_SIZE = 1000;
 /** Manifest types we accept from BatchGetImage: single-platform and multi-platform, Docker and OCI. */
@@ -296,10 +298,27 @@ export class Resolver {
 
   /**
    * DescribeImages for up to 100 IDs of one repository. ECR fails the whole call with
-   * ImageNotFoundException when any one ID is missing, so on that error the batch is split in halves
-   * and each half asked again: k missing IDs among n cost about 2·k·log2(n) calls, never one per image.
+   * ImageNotFoundException when any one ID is missing, so on that error the batch is split in
+   * halves: one missing ID among 100 costs 1 + 2·log2(100) ≈ 15 calls. When both halves fail too,
+   * several IDs are missing and bisecting would approach one call per image, so the repository is
+   * listed instead (1000 images a page) and the IDs matched locally.
    */
-  async #describe(loc: EcrLocation, items: PendingItem[]): Promise<void> {
+  async #describe(loc: EcrLocation, items: PendingItem[], knownToMiss = false): Promise<void> {
+    if (!knownToMiss && (await this.#describeBatch(loc, items)) !== 'not_found') return;
+    const half = Math.ceil(items.length / 2);
+    const halves = [items.slice(0, half), items.slice(half)];
+    const answers = await Promise.all(halves.map((h) => this.#describeBatch(loc, h)));
+    if (answers.every((a) => a === 'not_found')) {
+      await this.#describeByListing(loc, items);
+      return;
+    }
+    await Promise.all(
+      halves.filter((_, i) => answers[i] === 'not_found').map((h) => this.#describe(loc, h, true)),
+    );
+  }
+
+  /** One DescribeImages call; settles every item unless it failed on a missing ID among several. */
+  async #describeBatch(loc: EcrLocation, items: PendingItem[]): Promise<'settled' | 'not_found'> {
     const outcome = await this.#send('DescribeImages', loc, (client) =>
       client.send(
         new DescribeImagesCommand({
@@ -312,33 +331,51 @@ export class Resolver {
       ),
     );
     if (outcome.ok) {
-      const details = outcome.value.imageDetails ?? [];
-      for (const item of items) {
-        const detail = details.find((d) =>
-          item.id.imageDigest
-            ? d.imageDigest === item.id.imageDigest
-            : (d.imageTags ?? []).includes(item.id.imageTag ?? ''),
-        );
-        if (detail?.imageDigest)
-          item.settle({ ok: true, digest: detail.imageDigest, detail: detailFacts(detail) });
-        else item.settle(notFound(loc, item.id));
-      }
-      return;
+      settleFromDetails(loc, items, outcome.value.imageDetails ?? []);
+      return 'settled';
     }
     if (outcome.reason === 'not_found') {
-      if (items.length === 1) {
-        items[0]!.settle(notFound(loc, items[0]!.id));
-        return;
-      }
-      const half = Math.ceil(items.length / 2);
-      await Promise.all([this.#describe(loc, items.slice(0, half)), this.#describe(loc, items.slice(half))]);
-      return;
+      if (items.length > 1) return 'not_found';
+      items[0]!.settle(notFound(loc, items[0]!.id));
+      return 'settled';
     }
     const answer =
       outcome.reason === 'repository_not_found'
         ? repositoryNotFound(loc)
         : failure(outcome.reason, outcome.message);
     for (const item of items) item.settle(answer);
+    return 'settled';
+  }
+
+  /** Lists the whole repository (every tag status and image status) and answers the items from it. */
+  async #describeByListing(loc: EcrLocation, items: PendingItem[]): Promise<void> {
+    const details: ImageDetail[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const outcome = await this.#send('DescribeImages', loc, (client) =>
+        client.send(
+          new DescribeImagesCommand({
+            registryId: loc.registryId,
+            repositoryName: loc.repository,
+            maxResults: LISTING_PAGE_SIZE,
+            filter: { tagStatus: 'ANY', imageStatus: 'ANY' },
+            ...(token ? { nextToken: token } : {}),
+          }),
+        ),
+      );
+      if (!outcome.ok) {
+        const answer =
+          outcome.reason === 'repository_not_found'
+            ? repositoryNotFound(loc)
+            : failure(outcome.reason, outcome.message);
+        for (const item of items) item.settle(answer);
+        return;
+      }
+      details.push(...(outcome.value.imageDetails ?? []));
+      nextToken = outcome.value.nextToken;
+    } while (nextToken);
+    settleFromDetails(loc, items, details);
   }
 
   /** BatchGetImage for tags: per-image failures instead of a whole-call error. Counts as a pull in ECR. */
@@ -377,6 +414,10 @@ export class Resolver {
           break;
         case undefined:
         case 'ImageNotFound':
+          // Archived images fail BatchGetImage as ImageNotFound: DescribeImages (not a pull) tells
+          // an archived image from a missing one.
+          void this.#enqueue('DescribeImages', loc, item.id).then(item.settle);
+          break;
         case 'ImageTagDoesNotMatchDigest':
           item.settle(notFound(loc, item.id));
           break;
@@ -489,6 +530,29 @@ function toFacts(
     scan,
     scanError,
   };
+}
+
+/** Answers each item from the details ECR returned: by digest, or by a tag the image carries. */
+function settleFromDetails(
+  loc: EcrLocation,
+  items: readonly PendingItem[],
+  details: readonly ImageDetail[],
+): void {
+  const byDigest = new Map<string, ImageDetail>();
+  const byTag = new Map<string, ImageDetail>();
+  for (const d of details) {
+    if (!d.imageDigest) continue;
+    byDigest.set(d.imageDigest, d);
+    for (const tag of d.imageTags ?? []) byTag.set(tag, d);
+  }
+  for (const item of items) {
+    const detail = item.id.imageDigest
+      ? byDigest.get(item.id.imageDigest)
+      : byTag.get(item.id.imageTag ?? '');
+    if (detail?.imageDigest)
+      item.settle({ ok: true, digest: detail.imageDigest, detail: detailFacts(detail) });
+    else item.settle(notFound(loc, item.id));
+  }
 }
 
 function detailKey(repoKey: string, digest: string): string {
