@@ -9,6 +9,7 @@ import {
   ecrRef,
   eventually,
   get,
+  HOST,
   inventoryRows,
   NOW,
   REGION,
@@ -701,5 +702,34 @@ describe('staleness over time', () => {
     // The periodic refresh (every ecr.refreshInterval) re-judges what depends on time.
     await warden.inventory!.refresh();
     assert.equal(value(await scrape(warden), stale), 1);
+  });
+});
+
+describe('references written differently', () => {
+  it('share one series per image, their containers summed', async () => {
+    const world = await startWorld({
+      repositories: [{ name: 'api', images: [ecrImage(['latest'], { scan: scanned() })] }],
+    });
+    const warden = await startWarden(world);
+    try {
+      const latest = world.digest('api', 'latest');
+      world.kube.bulkLoad([
+        world.pod('shop', 'a-0', { app: `${HOST}/api` }),
+        world.pod('shop', 'b-0', { app: `${HOST}/api:latest` }),
+        world.pod('shop', 'c-0', { app: `${HOST.toUpperCase()}/api:latest` }),
+      ]);
+      const text = await eventually(async () => {
+        const t = await scrape(warden);
+        assert.equal(samples(t, 'ecr_warden_image_containers').length, 1, t);
+        return t;
+      });
+      assert.deepEqual(samples(text, 'ecr_warden_image_containers'), [
+        `ecr_warden_image_containers${image('api', 'latest', latest)} 3`,
+      ]);
+      assert.equal(value(text, 'ecr_warden_images_tracked'), 3);
+    } finally {
+      await warden.stop();
+      await world.close();
+    }
   });
 });

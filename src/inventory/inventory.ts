@@ -63,6 +63,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
   #resolveScheduled = false;
   #pendingResolutions = new Set<Promise<void>>();
   #refreshTimer: NodeJS.Timeout | null = null;
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
   #violationsCache: { version: number; rows: ViolationRow[] } | null = null;
 
   constructor(options: InventoryOptions) {
@@ -127,6 +128,25 @@ export class Inventory implements PodSink, ImageSeriesSource {
   stopRefresh(): void {
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     this.#refreshTimer = null;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
+  }
+
+  /**
+   * An image ECR could not resolve is asked again once its negative answer has expired (at least
+   * 5 s, at most refreshInterval later), so a fixed tag or a recovered ECR shows within about
+   * negativeTTL instead of a whole refresh interval. Only while the refresh runs (`serve`).
+   */
+  #retryLater(entry: ImageEntry): void {
+    if (!this.#refreshTimer) return;
+    const { negativeTTL, refreshInterval } = this.#config.ecr;
+    const delay = Math.min(refreshInterval, Math.max(negativeTTL, 5_000));
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      if (this.#images.get(entry.image) === entry) this.#queueResolve(entry);
+    }, delay);
+    timer.unref();
+    this.#retryTimers.add(timer);
   }
 
   /** Re-resolves every ECR image in use (answers still within their TTL come from the cache). */
@@ -172,6 +192,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
           entry.resolution = resolution;
           this.#changed();
         }
+        if (resolution.status === 'unresolved') this.#retryLater(entry);
       }),
     ).then(
       () => undefined,
@@ -246,24 +267,39 @@ export class Inventory implements PodSink, ImageSeriesSource {
     return pulled !== null && this.#now() - pulled.getTime() > this.#config.inventory.staleAfter;
   }
 
-  *images(): Iterable<ImageSeriesRow> {
+  /**
+   * One row per distinct (registry, region, repository, tag, digest): references written differently
+   * (`api` and `api:latest`, an upper-case host, `:443`) name the same image and share one series,
+   * their containers summed — two rows with equal labels would be one series Prometheus keeps once.
+   */
+  images(): Iterable<ImageSeriesRow> {
+    const rows = new Map<string, ImageSeriesRow>();
     for (const entry of this.#images.values()) {
       const r = entry.resolution;
       if (r?.status !== 'resolved' || !entry.parsed.ok) continue;
       let drifted = 0;
       for (const [digest, count] of entry.running)
         if (digest !== null && digest !== r.facts.digest) drifted += count;
-      yield {
+      const tag = entry.parsed.ref.tag ?? '';
+      const key = `${r.facts.registryId}|${r.facts.region}|${r.facts.repository}|${tag}|${r.facts.digest}`;
+      const same = rows.get(key);
+      if (same) {
+        same.containers += entry.containers;
+        same.driftedContainers += drifted;
+        continue;
+      }
+      rows.set(key, {
         registryId: r.facts.registryId,
         region: r.facts.region,
         repository: r.facts.repository,
-        tag: entry.parsed.ref.tag ?? '',
+        tag,
         facts: r.facts,
         containers: entry.containers,
         driftedContainers: drifted,
         stale: this.#isStale(r),
-      };
+      });
     }
+    return rows.values();
   }
 
   *unresolved(): Iterable<UnresolvedRow> {
@@ -365,6 +401,7 @@ function sameResolution(a: Resolution | null, b: Resolution): boolean {
     x.imageStatus === y.imageStatus &&
     x.lastRecordedPullTime?.getTime() === y.lastRecordedPullTime?.getTime() &&
     x.scan?.status === y.scan?.status &&
+    x.scan?.completedAt?.getTime() === y.scan?.completedAt?.getTime() &&
     JSON.stringify(x.scan?.findings) === JSON.stringify(y.scan?.findings) &&
     x.scanError === y.scanError
   );

@@ -64,6 +64,9 @@ interface Scope {
   backoff: Backoff;
 }
 
+/** A watch that lasted less than this before ending counts as a failure for backoff. */
+const MIN_HEALTHY_WATCH_MS = 1_000;
+
 /**
  * Owns the pod list/watch loop instead of client-node's informer, which caches whole objects and has
  * stalled silently or stormed on reconnect (client-node issues 795, 958, 1933, 2127, 3020):
@@ -138,11 +141,6 @@ export class PodWatcher {
     await Promise.allSettled(this.#loops);
   }
 
-  /** Interned strings of pods long gone would otherwise pile up: the pool is renewed now and then. */
-  renewStringPool(): void {
-    this.#pool.clear();
-  }
-
   async #run(scope: Scope): Promise<void> {
     const { backoff } = scope;
     let resourceVersion: string | null = null;
@@ -160,18 +158,25 @@ export class PodWatcher {
           continue;
         }
       }
+      const started = performance.now();
       const ended = await this.#watchOnce(scope, resourceVersion);
+      // A stream that ends at once, cleanly or with 410, again and again (a proxy cutting streams,
+      // an apiserver answering 410 to every watch) must not become a tight reconnect loop.
+      const shortLived = performance.now() - started < MIN_HEALTHY_WATCH_MS;
       if (this.#stopped) return;
       resourceVersion = ended.reason === 'gone' ? null : ended.resourceVersion;
       this.#o.observer?.watchRestart(ended.reason);
       this.#log.debug({ namespace: scope.namespace, reason: ended.reason }, 'watch restarting');
-      if (ended.reason === 'error') await backoff.wait();
-      else if (ended.reason === 'closed' || ended.reason === 'idle') backoff.reset();
+      if (ended.reason === 'error' || shortLived) await backoff.wait();
+      else backoff.reset();
     }
   }
 
   /** Lists every pod in the scope page by page; returns the list's resourceVersion. */
   async #list(scope: Scope): Promise<string> {
+    // Strings of pods long gone would otherwise pile up in the pool: each list starts a new one
+    // (pods still tracked keep their strings; the relisted ones share the new pool's).
+    this.#pool.clear();
     const pods: TrackedPod[] = [];
     let cont: string | undefined;
     let resourceVersion = '';

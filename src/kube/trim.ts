@@ -15,7 +15,8 @@ export interface TrackedPod {
 
 /**
  * Interning pool: ten thousand pods share a few hundred namespaces, images and container names, so
- * each distinct string is held once. The pool is cleared on relist so it cannot grow without bound.
+ * each distinct string is held once. The watcher starts a new pool on every list, so strings of
+ * pods long gone do not pile up.
  */
 export class StringPool {
   #pool = new Map<string, string>();
