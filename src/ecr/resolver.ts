@@ -339,10 +339,7 @@ export class Resolver {
       items[0]!.settle(notFound(loc, items[0]!.id));
       return 'settled';
     }
-    const answer =
-      outcome.reason === 'repository_not_found'
-        ? repositoryNotFound(loc)
-        : failure(outcome.reason, outcome.message);
+    const answer = failureOf(loc, outcome);
     for (const item of items) item.settle(answer);
     return 'settled';
   }
@@ -365,10 +362,7 @@ export class Resolver {
         ),
       );
       if (!outcome.ok) {
-        const answer =
-          outcome.reason === 'repository_not_found'
-            ? repositoryNotFound(loc)
-            : failure(outcome.reason, outcome.message);
+        const answer = failureOf(loc, outcome);
         for (const item of items) item.settle(answer);
         return;
       }
@@ -391,10 +385,7 @@ export class Resolver {
       ),
     );
     if (!outcome.ok) {
-      const answer =
-        outcome.reason === 'repository_not_found'
-          ? repositoryNotFound(loc)
-          : failure(outcome.reason, outcome.message);
+      const answer = failureOf(loc, outcome);
       for (const item of items) item.settle(answer);
       return;
     }
@@ -570,6 +561,13 @@ function unresolved(reason: FailureReason, message: string): Resolution {
 function notFound(loc: EcrLocation, id: ImageIdentifier): Failure {
   const what = id.imageDigest ? `digest ${id.imageDigest}` : `tag ${id.imageTag}`;
   return failure('not_found', `${what} not found in repository ${loc.repository}`);
+}
+
+/** A failed call's answer for every image it asked about. */
+function failureOf(loc: EcrLocation, outcome: { reason: FailureReason; message: string }): Failure {
+  return outcome.reason === 'repository_not_found'
+    ? repositoryNotFound(loc)
+    : failure(outcome.reason, outcome.message);
 }
 
 function repositoryNotFound(loc: EcrLocation): Failure {
