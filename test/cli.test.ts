@@ -271,3 +271,65 @@ describe('ecr-warden demo', () => {
     }
   });
 });
+
+describe('ecr-warden serve', () => {
+  it('serves metrics and the webhook from a config file, and exits 0 on SIGTERM', async () => {
+    const { generateCertificateAuthority, issueServingCertificate } =
+      await import('../src/admission/self-signed.ts');
+    const ca = await generateCertificateAuthority();
+    const serving = await issueServingCertificate(ca, ['127.0.0.1']);
+    await writeFile(join(dir, 'tls.crt'), serving.cert);
+    await writeFile(join(dir, 'tls.key'), serving.key);
+    const file = join(dir, 'serve.yaml');
+    await writeFile(
+      file,
+      [
+        'logLevel: info',
+        'metrics: { address: 127.0.0.1, port: 0 }',
+        `webhook: { enabled: true, address: 127.0.0.1, port: 0, certFile: ${join(dir, 'tls.crt')}, keyFile: ${join(dir, 'tls.key')} }`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', file], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: '/nonexistent',
+        ...awsEnv,
+        KUBECONFIG: join(dir, 'kubeconfig'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const serving$ = new Promise<{ metrics: string }>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        // pino writes JSON lines on stderr; the start line names where metrics listen.
+        const line = stderr.split('\n').find((l) => l.includes('"ecr-warden serving"'));
+        if (line) resolve(JSON.parse(line) as { metrics: string });
+      });
+      child.on('close', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const { metrics } = await serving$;
+      // Ready once the first list is in; the image series follow once ECR has answered.
+      const poll = async (path: string, ok: (status: number, body: string) => boolean) => {
+        for (let i = 0; i < 200; i++) {
+          const r = await fetch(`${metrics}${path}`);
+          const body = await r.text();
+          if (ok(r.status, body)) return body;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.fail(`${path} never became what the test waits for:\n${stderr}`);
+      };
+      await poll('/readyz', (status) => status === 200);
+      const text = await poll('/metrics', (_, body) => body.includes('ecr_warden_image_containers{'));
+      assert.match(text, /^ecr_warden_pods_tracked 1$/m);
+      assert.match(text, /^ecr_warden_build_info\{version="[^"]+"\} 1$/m);
+      assert.match(text, /^ecr_warden_image_containers\{[^}]*repository="api",tag="v7"[^}]*\} 1$/m);
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    }
+  });
+});
