@@ -11,6 +11,7 @@ export function reasonOf(err: unknown): FailureReason {
   const name = typeof e.name === 'string' ? e.name : '';
   switch (name) {
     case 'ImageNotFoundException':
+    case 'ScanNotFoundException': // an answer (no scan yet), not a failure of the call
       return 'not_found';
     case 'RepositoryNotFoundException':
       return 'repository_not_found';

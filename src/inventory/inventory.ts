@@ -63,7 +63,8 @@ export class Inventory implements PodSink, ImageSeriesSource {
   #resolveScheduled = false;
   #pendingResolutions = new Set<Promise<void>>();
   #refreshTimer: NodeJS.Timeout | null = null;
-  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  /** At most one pending retry per image: a retry's own failure must not start a second chain. */
+  readonly #retryTimers = new Map<ImageEntry, NodeJS.Timeout>();
   #violationsCache: { version: number; rows: ViolationRow[] } | null = null;
 
   constructor(options: InventoryOptions) {
@@ -128,7 +129,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
   stopRefresh(): void {
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     this.#refreshTimer = null;
-    for (const timer of this.#retryTimers) clearTimeout(timer);
+    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
     this.#retryTimers.clear();
   }
 
@@ -138,15 +139,15 @@ export class Inventory implements PodSink, ImageSeriesSource {
    * negativeTTL instead of a whole refresh interval. Only while the refresh runs (`serve`).
    */
   #retryLater(entry: ImageEntry): void {
-    if (!this.#refreshTimer) return;
+    if (!this.#refreshTimer || this.#retryTimers.has(entry)) return;
     const { negativeTTL, refreshInterval } = this.#config.ecr;
     const delay = Math.min(refreshInterval, Math.max(negativeTTL, 5_000));
     const timer = setTimeout(() => {
-      this.#retryTimers.delete(timer);
+      this.#retryTimers.delete(entry);
       if (this.#images.get(entry.image) === entry) this.#queueResolve(entry);
     }, delay);
     timer.unref();
-    this.#retryTimers.add(timer);
+    this.#retryTimers.set(entry, timer);
   }
 
   /** Re-resolves every ECR image in use (answers still within their TTL come from the cache). */

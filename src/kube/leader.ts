@@ -18,6 +18,9 @@ export interface LeaderElectionOptions {
   onStoppedLeading: () => void;
 }
 
+/** What one attempt found: we hold the lease, someone else does, or the apiserver did not say. */
+type AttemptOutcome = 'leading' | 'held-by-other' | 'failed';
+
 function status(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
   return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
@@ -42,6 +45,7 @@ export class LeaderElector {
   /** …and when, on this replica's clock: expiry is judged from here, never from times in the lease. */
   #observedAt = 0;
   #running: Promise<void> | null = null;
+  #generation = 0;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = {
@@ -77,11 +81,19 @@ export class LeaderElector {
 
   #tick(): void {
     if (this.#stopped) return;
+    // Each attempt has a generation: an attempt given up at the renew deadline may still finish
+    // later, and its answer must not act (make this replica leader after stop(), say).
+    const generation = ++this.#generation;
     this.#running = this.#attemptWithin(this.#o.renewDeadlineMs)
-      .then((ok) => {
+      .then((outcome) => {
+        if (this.#stopped || generation !== this.#generation) return;
         const now = this.#o.now();
-        if (ok) this.#lastRenew = now;
-        else if (this.#leading && now - this.#lastRenew >= this.#o.renewDeadlineMs) {
+        if (outcome === 'leading') {
+          this.#lastRenew = now;
+          this.#setLeading(true);
+        } else if (outcome === 'held-by-other') {
+          this.#setLeading(false);
+        } else if (this.#leading && now - this.#lastRenew >= this.#o.renewDeadlineMs) {
           this.#o.log.warn('could not renew the lease before the renew deadline; stepping down');
           this.#setLeading(false);
         }
@@ -96,10 +108,10 @@ export class LeaderElector {
    * apiserver, and a leader must step down within its renew deadline — before a follower may take
    * over — or two replicas would run the inventory. (client-go bounds each renew the same way.)
    */
-  #attemptWithin(ms: number): Promise<boolean> {
+  #attemptWithin(ms: number): Promise<AttemptOutcome> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
+    const late = new Promise<AttemptOutcome>((resolve) => {
+      timer = setTimeout(() => resolve('failed'), ms);
       timer.unref();
     });
     return Promise.race([this.#tryAcquireOrRenew(), late]).finally(() => clearTimeout(timer));
@@ -113,8 +125,8 @@ export class LeaderElector {
     else this.#o.onStoppedLeading();
   }
 
-  /** One round of client-go's tryAcquireOrRenew; true when we hold the lease afterwards. */
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  /** One round of client-go's tryAcquireOrRenew: whether we hold the lease afterwards, or who does. */
+  async #tryAcquireOrRenew(): Promise<AttemptOutcome> {
     const { namespace, leaseName: name, identity } = this.#o;
     const now = new V1MicroTime(this.#o.now());
     const leaseDurationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
@@ -124,7 +136,7 @@ export class LeaderElector {
     } catch (err) {
       if (status(err) !== 404) {
         this.#o.log.warn({ err }, 'cannot read the lease');
-        return false;
+        return 'failed';
       }
       try {
         this.#observed = await this.#api.createNamespacedLease({
@@ -142,11 +154,10 @@ export class LeaderElector {
             },
           },
         });
-        this.#setLeading(true);
-        return true;
+        return 'leading';
       } catch (createErr) {
         if (status(createErr) !== 409) this.#o.log.warn({ err: createErr }, 'cannot create the lease');
-        return false;
+        return 'failed';
       }
     }
 
@@ -163,8 +174,7 @@ export class LeaderElector {
     }
     if (heldByOther && this.#observedAt + durationMs > this.#o.now()) {
       this.#observed = lease;
-      if (this.#leading) this.#setLeading(false);
-      return false;
+      return 'held-by-other';
     }
     const takingOver = holder !== identity;
     try {
@@ -186,10 +196,9 @@ export class LeaderElector {
     } catch (err) {
       // 409: someone updated the lease since we read it (another replica won, or renewed).
       if (status(err) !== 409) this.#o.log.warn({ err }, 'cannot update the lease');
-      return false;
+      return 'failed';
     }
-    this.#setLeading(true);
-    return true;
+    return 'leading';
   }
 
   async #release(): Promise<void> {

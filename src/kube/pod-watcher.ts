@@ -147,9 +147,10 @@ export class PodWatcher {
     while (!this.#stopped) {
       if (resourceVersion === null) {
         try {
+          // The backoff is reset by a healthy watch, not by a list: an apiserver that answers every
+          // watch with 410 would otherwise be relisted from scratch several times a second.
           resourceVersion = await this.#list(scope);
           if (this.#stopped) return;
-          backoff.reset();
         } catch (err) {
           if (this.#stopped) return;
           this.#log.warn({ err, namespace: scope.namespace }, 'pod list failed; retrying');
@@ -174,9 +175,6 @@ export class PodWatcher {
 
   /** Lists every pod in the scope page by page; returns the list's resourceVersion. */
   async #list(scope: Scope): Promise<string> {
-    // Strings of pods long gone would otherwise pile up in the pool: each list starts a new one
-    // (pods still tracked keep their strings; the relisted ones share the new pool's).
-    this.#pool.clear();
     const pods: TrackedPod[] = [];
     let cont: string | undefined;
     let resourceVersion = '';

@@ -15,14 +15,23 @@ export interface TrackedPod {
 
 /**
  * Interning pool: ten thousand pods share a few hundred namespaces, images and container names, so
- * each distinct string is held once. The watcher starts a new pool on every list, so strings of
- * pods long gone do not pile up.
+ * each distinct string is held once. The pool is bounded, so strings of pods long gone cannot
+ * pile up without limit.
  */
 export class StringPool {
   #pool = new Map<string, string>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries = 100_000) {
+    this.#maxEntries = maxEntries;
+  }
+
   intern(s: string): string {
     const existing = this.#pool.get(s);
     if (existing !== undefined) return existing;
+    // A healthy watch may run for weeks without a relist while images come and go: past the bound
+    // the pool starts afresh (strings in use stay alive through the pods that hold them).
+    if (this.#pool.size >= this.#maxEntries) this.#pool = new Map();
     this.#pool.set(s, s);
     return s;
   }
