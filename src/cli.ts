@@ -18,8 +18,8 @@ import { VERSION } from './version.ts';
 const USAGE = `ecr-warden ${VERSION} — inventory, measure and police the Amazon ECR images your pods run
 
 Usage:
-  ecr-warden serve --config FILE
-  ecr-warden report [-n NAMESPACE | -A] [-o table|json] [--fail-on deny] [--config FILE]
+  ecr-warden serve [--config FILE]
+  ecr-warden report [-n NAMESPACE | -A] [-o table|json] [--fail-on deny|warn] [--config FILE]
   ecr-warden check IMAGE... [--config FILE] [-o table|json] [--mode audit|warn|enforce]
   ecr-warden demo
 
