@@ -211,3 +211,30 @@ describe('a stopped pod watch', () => {
     }
   });
 });
+
+describe('unresolved images', () => {
+  it('are asked again on one retry chain per image, however many refreshes failed', async () => {
+    const settings = { ecr: { negativeTTL: '0s', refreshInterval: '1h' } };
+    const f = await ecrFixture({ registries: [] }, settings);
+    const inventory = new Inventory({
+      config: config(settings),
+      resolver: f.core.resolver,
+      assessor: f.core.assessor,
+      minRetryMs: 300,
+    });
+    try {
+      inventory.startRefresh();
+      const pool = new StringPool();
+      inventory.upsert(trimPod(pod('a', 'a-0', { app: ecrRef('gone', 'v1') }), pool)!);
+      // Five refreshes in a row, each failing: each would start its own retry without the guard.
+      for (let i = 0; i < 5; i++) await inventory.refresh();
+      f.sim.resetCounts();
+      await f.sim.waitForCall();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(f.sim.requests().total, 1);
+    } finally {
+      inventory.stopRefresh();
+      await f.close();
+    }
+  });
+});

@@ -38,6 +38,8 @@ export interface InventoryOptions {
   assessor: Assessor;
   log?: Logger;
   now?: () => number;
+  /** The shortest wait before an unresolved image is asked again (default 5 s; tests shorten it). */
+  minRetryMs?: number;
   /** Called when pod or image counts change (the pods_tracked / images_tracked gauges). */
   onCounts?: (pods: number, images: number) => void;
 }
@@ -55,6 +57,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #onCounts: InventoryOptions['onCounts'];
+  readonly #minRetryMs: number;
   readonly #pods = new Map<string, TrackedPod>();
   readonly #images = new Map<string, ImageEntry>();
   readonly #excluded: ReadonlySet<string>;
@@ -74,6 +77,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
     this.#log = (options.log ?? silentLogger).child({ component: 'inventory' });
     this.#now = options.now ?? Date.now;
     this.#onCounts = options.onCounts;
+    this.#minRetryMs = options.minRetryMs ?? 5_000;
     this.#excluded = new Set(options.config.namespaces.exclude);
   }
 
@@ -141,7 +145,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
   #retryLater(entry: ImageEntry): void {
     if (!this.#refreshTimer || this.#retryTimers.has(entry)) return;
     const { negativeTTL, refreshInterval } = this.#config.ecr;
-    const delay = Math.min(refreshInterval, Math.max(negativeTTL, 5_000));
+    const delay = Math.min(refreshInterval, Math.max(negativeTTL, this.#minRetryMs));
     const timer = setTimeout(() => {
       this.#retryTimers.delete(entry);
       if (this.#images.get(entry.image) === entry) this.#queueResolve(entry);
