@@ -323,10 +323,11 @@ describe('ecr-warden serve', () => {
         assert.fail(`${path} never became what the test waits for:\n${stderr}`);
       };
       await poll('/readyz', (status) => status === 200);
-      const text = await poll('/metrics', (_, body) => body.includes('ecr_warden_image_containers{'));
+      const v7 = /^ecr_warden_image_containers\{[^}]*repository="api",tag="v7"[^}]*\} 1$/m;
+      const text = await poll('/metrics', (_, body) => v7.test(body));
       assert.match(text, /^ecr_warden_pods_tracked 1$/m);
       assert.match(text, /^ecr_warden_build_info\{version="[^"]+"\} 1$/m);
-      assert.match(text, /^ecr_warden_image_containers\{[^}]*repository="api",tag="v7"[^}]*\} 1$/m);
+      assert.match(text, /^ecr_warden_image_containers\{[^}]*repository="api",tag="v8"[^}]*\} 1$/m);
     } finally {
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
