@@ -47,16 +47,13 @@ type Failure = { ok: false; reason: FailureReason; message: string };
  * What the facts take from an ImageDetail, and all the detail cache keeps: the SDK object carries
  * repository, digest, artifact and subject fields the facts never read, for every image in use.
  */
-interface DetailFacts {
-  tags: string[];
-  imageStatus: ImageStatus;
-  pushedAt: Date | null;
-  lastRecordedPullTime: Date | null;
-  sizeBytes: number | null;
-  manifestMediaType: string | null;
+type DetailFacts = Pick<
+  ImageFacts,
+  'tags' | 'imageStatus' | 'pushedAt' | 'lastRecordedPullTime' | 'sizeBytes' | 'manifestMediaType'
+> & {
   /** Scan facts ECR put in the detail itself (legacy basic scanner), else null. */
   scan: ScanFacts | null;
-}
+};
 
 type TagAnswer = { ok: true; digest: string; detail?: DetailFacts } | Failure;
 type DetailAnswer = { ok: true; detail: DetailFacts } | Failure;

@@ -1,3 +1,5 @@
+import { SEVERITIES } from '../config/types.ts';
+
 /**
  * A plain text table: header, then rows, columns padded to their widest cell. No colours and no
  * box-drawing, so it stays readable in CI logs and when piped.
@@ -22,7 +24,6 @@ export function shortDigest(digest: string | null): string {
 /** `{ CRITICAL: 3, HIGH: 1 }` → `C:3 H:1`, in severity order; `-` when none. */
 export function findingsSummary(findings: Partial<Record<string, number>> | null | undefined): string {
   if (!findings) return '-';
-  const order = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED'];
-  const parts = order.filter((s) => (findings[s] ?? 0) > 0).map((s) => `${s[0]}:${findings[s]}`);
+  const parts = SEVERITIES.filter((s) => (findings[s] ?? 0) > 0).map((s) => `${s[0]}:${findings[s]}`);
   return parts.length ? parts.join(' ') : 'none';
 }

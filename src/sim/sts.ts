@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accessKeyFromAuthorization } from './ecr/protocol.ts';
 
 /** One AssumeRole call as the endpoint saw it. */
 export interface AssumeRoleCall {
@@ -65,7 +66,7 @@ export async function startStsSimulator(
       calls.push({
         roleArn,
         roleSessionName: session,
-        callerAccessKeyId: /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1],
+        callerAccessKeyId: accessKeyFromAuthorization(req.headers.authorization),
         issuedAccessKeyId: issued,
       });
       const expiration = new Date(now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
