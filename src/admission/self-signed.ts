@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { generate } from 'selfsigned';
 
 /**
@@ -13,8 +14,13 @@ export interface PemPair {
 /** Short-lived on purpose: these certificates are for one run, never for a cluster. */
 const VALIDITY_MS = 7 * 24 * 3_600_000;
 
+/** Validity starts a minute back, so a client whose clock is slightly behind still accepts it. */
+function validFrom(): Date {
+  return new Date(Date.now() - 60_000);
+}
+
 export async function generateCertificateAuthority(commonName = 'ecr-warden test CA'): Promise<PemPair> {
-  const now = new Date();
+  const now = validFrom();
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     curve: 'P-256',
@@ -34,7 +40,7 @@ export async function issueServingCertificate(
   ca: PemPair,
   hosts: readonly string[] = ['localhost', '127.0.0.1', '::1'],
 ): Promise<PemPair> {
-  const now = new Date();
+  const now = validFrom();
   const pems = await generate([{ name: 'commonName', value: hosts[0] ?? 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
@@ -49,14 +55,10 @@ export async function issueServingCertificate(
       {
         name: 'subjectAltName',
         altNames: hosts.map((host) =>
-          isIpAddress(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host },
+          isIP(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host },
         ),
       },
     ],
   });
   return { cert: pems.cert, key: pems.private };
-}
-
-function isIpAddress(host: string): boolean {
-  return /^[0-9.]+$/.test(host) || host.includes(':');
 }
