@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { once } from 'node:events';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -179,12 +180,6 @@ function stopSignal(): AbortSignal {
   return controller.signal;
 }
 
-function waitFor(signal: AbortSignal): Promise<void> {
-  return signal.aborted
-    ? Promise.resolve()
-    : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
 async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse('serve', args, { config: { type: 'string' } });
   if (values.help) {
@@ -209,7 +204,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     { metrics: controller.metricsUrl, webhook: controller.webhookUrl, version: VERSION },
     'ecr-warden serving',
   );
-  await waitFor(signal);
+  if (!signal.aborted) await once(signal, 'abort');
   log.info('stopping');
   await controller.stop();
   log.flush();

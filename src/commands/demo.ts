@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,10 +98,7 @@ export async function runDemo(out: NodeJS.WritableStream, log: Logger, signal: A
       );
       if (controller.webhookUrl) await showAdmission(out, controller.webhookUrl, ca.cert);
       out.write('\nPress Ctrl-C to stop.\n');
-      if (!signal.aborted)
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
+      if (!signal.aborted) await once(signal, 'abort');
     } finally {
       await controller.stop();
     }
