@@ -1,3 +1,4 @@
+import { answerWithin } from './deadline.ts';
 import type { Resolver } from './ecr/resolver.ts';
 import type { FailureReason, Resolution } from './ecr/types.ts';
 import { parseImageReference } from './images/reference.ts';
@@ -57,7 +58,13 @@ export class Assessor {
     if (parsed.ok && parsed.ref.ecr && wanted) {
       const lookup = this.#resolver.resolveOne(parsed.ref);
       resolution =
-        options.deadlineMs === undefined ? await lookup : await withDeadline(lookup, options.deadlineMs);
+        options.deadlineMs === undefined
+          ? await lookup
+          : await answerWithin(lookup, options.deadlineMs, (): Resolution => ({
+              status: 'unresolved',
+              reason: 'timeout',
+              message: `no answer from ECR within ${options.deadlineMs}ms`,
+            }));
     }
     return this.judge(image, parsed, resolution, options.namespace);
   }
@@ -103,21 +110,4 @@ export class Assessor {
     }
     return { image, parsed, resolution, status, reason, evaluation };
   }
-}
-
-/** The lookup's answer, or a timeout answer when it is not in by the deadline (the lookup goes on). */
-function withDeadline(lookup: Promise<Resolution>, deadlineMs: number): Promise<Resolution> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<Resolution>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          status: 'unresolved',
-          reason: 'timeout',
-          message: `no answer from ECR within ${deadlineMs}ms`,
-        }),
-      deadlineMs,
-    );
-  });
-  return Promise.race([lookup, late]).finally(() => clearTimeout(timer));
 }

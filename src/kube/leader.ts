@@ -1,4 +1,5 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { answerWithin } from '../deadline.ts';
 import { type Logger, silentLogger } from '../log.ts';
 
 export interface LeaderElectionOptions {
@@ -109,12 +110,7 @@ export class LeaderElector {
    * over — or two replicas would run the inventory. (client-go bounds each renew the same way.)
    */
   #attemptWithin(ms: number): Promise<AttemptOutcome> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<AttemptOutcome>((resolve) => {
-      timer = setTimeout(() => resolve('failed'), ms);
-      timer.unref();
-    });
-    return Promise.race([this.#tryAcquireOrRenew(), late]).finally(() => clearTimeout(timer));
+    return answerWithin(this.#tryAcquireOrRenew(), ms, (): AttemptOutcome => 'failed');
   }
 
   #setLeading(leading: boolean): void {
