@@ -6,7 +6,7 @@ import { PodWatcher } from '../kube/pod-watcher.ts';
 import type { Logger } from '../log.ts';
 import { assessmentToJson, type ImageJson } from '../output/json.ts';
 import { shortDigest } from '../output/table.ts';
-import { renderAssessments, summaryLine } from './check.ts';
+import { renderAssessments } from './check.ts';
 
 export interface ReportOptions {
   /** One namespace, or null for every namespace in scope (-A). */
@@ -100,5 +100,3 @@ export async function runReport(
   if (options.failOn === 'warn' && (worst.includes('deny') || worst.includes('warn'))) return 1;
   return 0;
 }
-
-export { summaryLine };

@@ -13,7 +13,7 @@ import type { EcrLocation, ImageReference } from '../images/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { TtlCache } from './cache.ts';
 import type { EcrClientSource } from './clients.ts';
-import { describeReason, reasonOf } from './reasons.ts';
+import { reasonOf } from './reasons.ts';
 import { scanFactsFromDetail, scanFactsFromFindingsPages } from './scan.ts';
 import {
   DEFINITE_REASONS,
@@ -573,5 +573,3 @@ function repositoryNotFound(loc: EcrLocation): Failure {
     `repository ${loc.repository} not found in registry ${loc.registryId} (${loc.region})`,
   );
 }
-
-export { describeReason };

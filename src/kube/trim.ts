@@ -38,9 +38,6 @@ export class StringPool {
   get size(): number {
     return this.#pool.size;
   }
-  clear(): void {
-    this.#pool = new Map();
-  }
 }
 
 interface RawContainer {
