@@ -40,4 +40,31 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    // The controller never loads a simulator: `demo` imports them on demand (src/cli.ts), and the
+    // container image carries none.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/sim/**', '**/sim'], message: 'src/ must not import the simulators (sim/).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A simulator is the other side of the wire: written from the service's documentation, never
+    // from the product's code. Only the demo, which runs the product against them, imports src/.
+    files: ['sim/**/*.ts'],
+    ignores: ['sim/demo/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/**'], message: 'a simulator must not import the product (src/).' }] },
+      ],
+    },
+  },
 );

@@ -24,7 +24,7 @@ import { headroomMs } from '../src/admission/deadline.ts';
 import { startWebhookServer } from '../src/admission/index.ts';
 import { buildCore } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
-import { generateScenario, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../src/sim/ecr/index.ts';
+import { generateScenario, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../sim/ecr/index.ts';
 import { createTestCertificates, REGION, review, testConfig } from '../test/helpers/reviews.ts';
 import { printTable, type Row, type Table } from './table.ts';
 

@@ -9,7 +9,7 @@ import {
   type ScanKind,
   type SimImage,
   type SimScan,
-} from '../src/sim/ecr/index.ts';
+} from '../sim/ecr/index.ts';
 
 /** ECR takes at most 100 image IDs per DescribeImages call. */
 const IDS_PER_DESCRIBE = 100;

@@ -11,7 +11,7 @@ import type { Resolution } from '../src/ecr/types.ts';
 import { parseImageReference } from '../src/images/reference.ts';
 import type { ImageReference } from '../src/images/types.ts';
 import { silentLogger } from '../src/log.ts';
-import { type EcrSimulator, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../src/sim/ecr/index.ts';
+import { type EcrSimulator, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../sim/ecr/index.ts';
 import { BENCH_REGIONS, buildFleet, type FleetImage, minimumCalls } from './fleet.ts';
 import { formatCount, formatMs, median, printTable, type Row, type Table } from './table.ts';
 

@@ -13,8 +13,8 @@ import {
   type RequestCounts,
   SIMULATOR_CREDENTIALS,
   startEcrSimulator,
-} from '../src/sim/ecr/index.ts';
-import { buildPod, type KubeSimulator, type PodJson, startKubeSimulator } from '../src/sim/kube/index.ts';
+} from '../sim/ecr/index.ts';
+import { buildPod, type KubeSimulator, type PodJson, startKubeSimulator } from '../sim/kube/index.ts';
 import {
   buildFleet,
   type FleetImage,

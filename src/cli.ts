@@ -5,7 +5,6 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCore } from './app.ts';
 import { runCheck } from './commands/check.ts';
-import { runDemo } from './commands/demo.ts';
 import { runReport } from './commands/report.ts';
 import { loadConfig } from './config/index.ts';
 import type { Config, PolicyMode } from './config/types.ts';
@@ -263,7 +262,44 @@ async function demo(args: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new UsageError(`demo: unexpected argument "${positionals[0]}"`);
-  return runDemo(io.stdout, createLogger('warn'), stopSignal());
+  const demoModule = await loadDemo();
+  if (!demoModule) {
+    io.stderr.write(
+      'ecr-warden: the demo is not part of the container image; run it from the npm package: npx ecr-warden demo\n',
+    );
+    return 2;
+  }
+  return demoModule.runDemo(io.stdout, createLogger('warn'), stopSignal());
+}
+
+/** What the demo module gives; it lives with the simulators, which ship in the npm package only. */
+interface DemoModule {
+  runDemo(
+    out: NodeJS.WritableStream,
+    log: ReturnType<typeof createLogger>,
+    signal: AbortSignal,
+  ): Promise<number>;
+}
+
+/**
+ * Loads the demo on demand, so `serve`, `check` and `report` never load a simulator. Built, this file
+ * is dist/src/cli.js beside dist/sim/; run from source it is src/cli.ts beside sim/. The container
+ * image carries no dist/sim: null then.
+ */
+async function loadDemo(): Promise<DemoModule | null> {
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const url = new URL(`../sim/demo/command.${extension}`, import.meta.url);
+  try {
+    return (await import(url.href)) as DemoModule;
+  } catch (err) {
+    if (
+      (err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' &&
+      (err as Error).message.includes(url.pathname)
+    ) {
+      return null;
+    }
+    throw err;
+  }
 }
 
 /** True when this file is the program (node src/cli.ts, dist/cli.js, or the npm bin link to it). */

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { startWebhookServer } from '../src/admission/index.ts';
-import { generateCertificateAuthority, issueServingCertificate } from '../src/admission/self-signed.ts';
+import { generateCertificateAuthority, issueServingCertificate } from '../sim/self-signed.ts';
 import { buildCore } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
-import { SIMULATOR_CREDENTIALS, startEcrSimulator } from '../src/sim/ecr/index.ts';
+import { SIMULATOR_CREDENTIALS, startEcrSimulator } from '../sim/ecr/index.ts';
 import {
   admissionScenario,
   IMAGES,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildCore, type Core } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
-import { type EcrSimulator, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../src/sim/ecr/index.ts';
-import { type StsSimulator, startStsSimulator } from '../src/sim/sts.ts';
+import { type EcrSimulator, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../sim/ecr/index.ts';
+import { type StsSimulator, startStsSimulator } from '../sim/sts.ts';
 import { config, ref } from './helpers/ecr.ts';
 
 const OWN = '123456789012';

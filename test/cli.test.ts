@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ContainerJson } from '../src/commands/report.ts';
 import type { ImageJson } from '../src/output/json.ts';
-import { type EcrSimulator, startEcrSimulator } from '../src/sim/ecr/index.ts';
-import { buildPod, type KubeSimulator, startKubeSimulator } from '../src/sim/kube/index.ts';
+import { type EcrSimulator, startEcrSimulator } from '../sim/ecr/index.ts';
+import { buildPod, type KubeSimulator, startKubeSimulator } from '../sim/kube/index.ts';
 import { VERSION } from '../src/version.ts';
 import { ACCOUNT, DAY, HOST, REGION } from './helpers/ecr.ts';
 
@@ -274,8 +274,7 @@ describe('ecr-warden demo', () => {
 
 describe('ecr-warden serve', () => {
   it('serves metrics and the webhook from a config file, and exits 0 on SIGTERM', async () => {
-    const { generateCertificateAuthority, issueServingCertificate } =
-      await import('../src/admission/self-signed.ts');
+    const { generateCertificateAuthority, issueServingCertificate } = await import('../sim/self-signed.ts');
     const ca = await generateCertificateAuthority();
     const serving = await issueServingCertificate(ca, ['127.0.0.1']);
     await writeFile(join(dir, 'tls.crt'), serving.cert);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Controller } from '../src/controller.ts';
-import type { SimScan } from '../src/sim/ecr/index.ts';
+import type { SimScan } from '../sim/ecr/index.ts';
 import {
   ACCOUNT,
   DAY,

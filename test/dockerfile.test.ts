@@ -124,12 +124,16 @@ const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
 const tsconfigBuild = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
   extends?: string;
   include?: string[];
-  compilerOptions: { outDir: string; rootDir: string };
+  compilerOptions: { outDir: string; rootDir: string; sourceMap?: boolean };
 };
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   bin: Record<string, string>;
   scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 };
+/** What only `ecr-warden demo`, the tests and the benchmarks use: never in the image. */
+const NOT_IN_IMAGE = ['sim', 'test', 'bench'];
 
 function lastWorkdir(stage: Stage, before = stage.instructions.length): string {
   let workdir = '/';
@@ -199,7 +203,7 @@ describe('Dockerfile', () => {
     }
   });
 
-  test('gives the build everything tsconfig.build.json reads', () => {
+  test('gives the build everything tsconfig.build.json reads but the simulators', () => {
     const copied = producedByBuildStage();
     const workdir = lastWorkdir(buildStage);
     for (const needed of [
@@ -207,7 +211,7 @@ describe('Dockerfile', () => {
       'package-lock.json',
       'tsconfig.build.json',
       tsconfigBuild.extends,
-      ...(tsconfigBuild.include ?? []),
+      ...(tsconfigBuild.include ?? []).filter((dir) => !NOT_IN_IMAGE.includes(dir)),
     ]) {
       if (needed === undefined) continue;
       assert.ok(copied.has(inStage(workdir, needed)), `${needed} is copied into the build stage`);
@@ -228,8 +232,8 @@ describe('Dockerfile', () => {
     }
     const runs = buildStage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
     assert.ok(
-      runs.some((run) => /npm prune --omit=dev/.test(run)),
-      'dev dependencies are pruned before node_modules is copied',
+      runs.some((run) => /npm prune --omit=dev --omit=optional/.test(run)),
+      'dev and optional dependencies are pruned before node_modules is copied',
     );
     const copied = copies.flatMap((c) => c.sources.map((s) => posix.basename(s)));
     assert.ok(copied.includes('package.json'), 'package.json ("type": "module") is in the runtime');
@@ -262,13 +266,36 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('the runtime image', () => {
+  test('carries no simulator, test, benchmark or source map', () => {
+    for (const dir of NOT_IN_IMAGE) {
+      assert.equal(ignoredByDockerignore(dockerignore, dir), true, `${dir}/ stays out of the build context`);
+      assert.equal(ignoredByDockerignore(dockerignore, `${dir}/ecr/index.ts`), true);
+    }
+    assert.notEqual(tsconfigBuild.compilerOptions.sourceMap, true, 'the build emits no source maps');
+    const copiedIntoBuild = buildStage.instructions
+      .filter((i) => i.keyword === 'COPY')
+      .flatMap((i) => parseCopy(i.args).sources);
+    for (const dir of NOT_IN_IMAGE) assert.ok(!copiedIntoBuild.includes(dir), `${dir} is not copied`);
+  });
+
+  test('prunes selfsigned, which only the demo uses, as the one optional dependency', () => {
+    assert.equal(packageJson.dependencies.selfsigned, undefined);
+    assert.ok(packageJson.optionalDependencies?.selfsigned, 'selfsigned is an optional dependency');
+    const optional = Object.keys(packageJson.optionalDependencies ?? {});
+    assert.deepEqual(optional, ['selfsigned'], 'only what the demo alone uses is optional');
+  });
+});
+
 describe('.dockerignore', () => {
   test('keeps dependencies, build output, history and tests out of the build context', () => {
     for (const path of [
       'node_modules',
       'node_modules/yaml/package.json',
       'dist',
-      'dist/cli.js',
+      'dist/src/cli.js',
+      'sim',
+      'bench',
       '.git',
       'test',
       'test/chart.test.ts',

@@ -5,7 +5,7 @@ import { Inventory } from '../src/inventory/inventory.ts';
 import { PodWatcher } from '../src/kube/pod-watcher.ts';
 import { runningDigestOf, StringPool, type TrackedPod, trimPod } from '../src/kube/trim.ts';
 import { silentLogger } from '../src/log.ts';
-import type { PodJson } from '../src/sim/kube/index.ts';
+import type { PodJson } from '../sim/kube/index.ts';
 import { config, ecrFixture } from './helpers/ecr.ts';
 import {
   ecrImage,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LeaderElector } from '../src/kube/leader.ts';
-import { type KubeSimulator, startKubeSimulator } from '../src/sim/kube/index.ts';
+import { type KubeSimulator, startKubeSimulator } from '../sim/kube/index.ts';
 
 /** Resolves once `check` holds, polling every 20 ms; fails after `timeoutMs`. */
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {

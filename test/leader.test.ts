@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Controller, ControllerDeps } from '../src/controller.ts';
-import type { KubeSimulator } from '../src/sim/kube/index.ts';
+import type { KubeSimulator } from '../sim/kube/index.ts';
 import {
   ecrImage,
   ecrRef,

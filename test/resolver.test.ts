@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Resolution } from '../src/ecr/types.ts';
-import type { EcrScenario, SimImage } from '../src/sim/ecr/index.ts';
+import type { EcrScenario, SimImage } from '../sim/ecr/index.ts';
 import { ACCOUNT, DAY, ecrFixture, HOST, image, NOW, REGION, ref } from './helpers/ecr.ts';
 
 const at = (daysAgo: number) => new Date(NOW - daysAgo * DAY);

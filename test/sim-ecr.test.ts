@@ -33,7 +33,7 @@ import {
   type SimImage,
   StoreError,
   startEcrSimulator,
-} from '../src/sim/ecr/index.ts';
+} from '../sim/ecr/index.ts';
 
 const ME = '111122223333';
 const PARTNER = '444455556666';

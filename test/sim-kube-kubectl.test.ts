@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { buildPod, type KubeSimulator, type RequestInfo, startKubeSimulator } from '../src/sim/kube/index.ts';
+import { buildPod, type KubeSimulator, type RequestInfo, startKubeSimulator } from '../sim/kube/index.ts';
 
 /**
  * The real kubectl against the simulator: discovery, server-side printing, chunked lists,
@@ -187,26 +187,31 @@ describe('kubectl against the simulator', { skip }, () => {
   it('watches with get -w and prints new pods as they come', async () => {
     const child = spawn(KUBECTL, ['get', 'pods', '-n', 'shop', '-w'], { env });
     try {
+      // One listener gathers the output; each wait looks for a whole line (a chunk may end mid-line).
       let out = '';
-      const seen = (text: string) =>
+      const waiters = new Set<() => void>();
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        for (const check of waiters) check();
+      });
+      const seen = (line: RegExp) =>
         new Promise<void>((resolve, reject) => {
           const check = () => {
-            if (out.includes(text)) resolve();
+            if (!line.test(out)) return;
+            waiters.delete(check);
+            resolve();
           };
-          child.stdout.on('data', (chunk: Buffer) => {
-            out += chunk.toString();
-            check();
-          });
-          child.once('exit', () => reject(new Error(`kubectl exited before printing ${text}: ${out}`)));
+          waiters.add(check);
+          child.once('exit', () => reject(new Error(`kubectl exited before printing ${line}: ${out}`)));
           check();
         });
-      await seen('web-4');
+      await seen(/^web-4\s.*\n/m);
       await sim.waitForWatches(1, { resource: 'pods', namespace: 'shop' });
       sim.upsertPod(
         buildPod({ namespace: 'shop', name: 'late-arrival', containers: [{ name: 'web', image: IMAGE }] }),
       );
-      await seen('late-arrival');
-      assert.match(out, /late-arrival\s+0\/1\s+Pending/);
+      await seen(/^late-arrival\s.*\n/m);
+      assert.match(out, /^late-arrival\s+0\/1\s+Pending/m);
     } finally {
       child.kill();
     }

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildPod } from '../src/sim/kube/builders.ts';
-import { decodeContinue, encodeContinue } from '../src/sim/kube/continue-token.ts';
-import { EventLog } from '../src/sim/kube/event-log.ts';
-import { jsonPatch, mergePatch, strategicMergePatch } from '../src/sim/kube/patch.ts';
-import { podFields, podPatchSchema } from '../src/sim/kube/pod-strategy.ts';
-import { PODS } from '../src/sim/kube/resources.ts';
-import { parseFieldSelector, parseLabelSelector } from '../src/sim/kube/selectors.ts';
-import { SortedKeys } from '../src/sim/kube/sorted-keys.ts';
-import { StatusError } from '../src/sim/kube/status.ts';
-import { toStored } from '../src/sim/kube/stored.ts';
-import { humanDuration, toTable } from '../src/sim/kube/table.ts';
-import type { PodJson } from '../src/sim/kube/types.ts';
+import { buildPod } from '../sim/kube/builders.ts';
+import { decodeContinue, encodeContinue } from '../sim/kube/continue-token.ts';
+import { EventLog } from '../sim/kube/event-log.ts';
+import { jsonPatch, mergePatch, strategicMergePatch } from '../sim/kube/patch.ts';
+import { podFields, podPatchSchema } from '../sim/kube/pod-strategy.ts';
+import { PODS } from '../sim/kube/resources.ts';
+import { parseFieldSelector, parseLabelSelector } from '../sim/kube/selectors.ts';
+import { SortedKeys } from '../sim/kube/sorted-keys.ts';
+import { StatusError } from '../sim/kube/status.ts';
+import { toStored } from '../sim/kube/stored.ts';
+import { humanDuration, toTable } from '../sim/kube/table.ts';
+import type { PodJson } from '../sim/kube/types.ts';
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
   try {

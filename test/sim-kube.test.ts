@@ -17,7 +17,7 @@ import {
   type KubeSimulatorOptions,
   type PodJson,
   startKubeSimulator,
-} from '../src/sim/kube/index.ts';
+} from '../sim/kube/index.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------
 

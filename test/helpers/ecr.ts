@@ -9,7 +9,7 @@ import {
   type EcrSimulator,
   SIMULATOR_CREDENTIALS,
   startEcrSimulator,
-} from '../../src/sim/ecr/index.ts';
+} from '../../sim/ecr/index.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';

@@ -15,7 +15,7 @@ import {
   generateCertificateAuthority,
   issueServingCertificate,
   type PemPair,
-} from '../../src/admission/self-signed.ts';
+} from '../../sim/self-signed.ts';
 import { buildCore, type Core } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import type { Config, WorkloadKind } from '../../src/config/types.ts';
@@ -25,7 +25,7 @@ import {
   type EcrSimulator,
   SIMULATOR_CREDENTIALS,
   startEcrSimulator,
-} from '../../src/sim/ecr/index.ts';
+} from '../../sim/ecr/index.ts';
 
 // ---------------------------------------------------------------- images in the simulated registry
 

@@ -11,7 +11,7 @@ import {
   SIMULATOR_CREDENTIALS,
   type SimImage,
   startEcrSimulator,
-} from '../../src/sim/ecr/index.ts';
+} from '../../sim/ecr/index.ts';
 import {
   buildPod,
   type ContainerInput,
@@ -19,7 +19,7 @@ import {
   type KubeSimulatorOptions,
   type PodJson,
   startKubeSimulator,
-} from '../../src/sim/kube/index.ts';
+} from '../../sim/kube/index.ts';
 import { ACCOUNT, DAY, HOST, NOW, REGION } from './ecr.ts';
 
 export { ACCOUNT, DAY, HOST, NOW, REGION };

@@ -1,4 +1,4 @@
-import { generateCertificateAuthority, issueServingCertificate } from '../../admission/self-signed.ts';
+import { generateCertificateAuthority, issueServingCertificate } from '../self-signed.ts';
 
 /**
  * The simulator's serving certificate: a throwaway CA, and a certificate it signs for the

@@ -1,5 +1,5 @@
-import { type EcrSimulator, type SimImage, startEcrSimulator } from './ecr/index.ts';
-import { buildPod, type ContainerInput, type KubeSimulator, startKubeSimulator } from './kube/index.ts';
+import { type EcrSimulator, type SimImage, startEcrSimulator } from '../ecr/index.ts';
+import { buildPod, type ContainerInput, type KubeSimulator, startKubeSimulator } from '../kube/index.ts';
 
 export const DEMO_ACCOUNT = '123456789012';
 export const DEMO_REGION = 'us-east-1';

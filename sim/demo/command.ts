@@ -3,14 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCertificateAuthority, issueServingCertificate } from '../admission/self-signed.ts';
-import { parseConfig } from '../config/index.ts';
-import { startController } from '../controller.ts';
-import type { Logger } from '../log.ts';
-import { DEMO_HOST, startDemoWorld } from '../sim/demo-world.ts';
-import { SIMULATOR_CREDENTIALS } from '../sim/ecr/index.ts';
-import { sendSampleReview } from './demo-reviews.ts';
-import { runReport } from './report.ts';
+import { generateCertificateAuthority, issueServingCertificate } from '../self-signed.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { startController } from '../../src/controller.ts';
+import type { Logger } from '../../src/log.ts';
+import { DEMO_HOST, startDemoWorld } from './world.ts';
+import { SIMULATOR_CREDENTIALS } from '../ecr/index.ts';
+import { sendSampleReview } from './reviews.ts';
+import { runReport } from '../../src/commands/report.ts';
 
 /** The demo listens where a user expects (9090, 8443) unless those are taken; then anywhere free. */
 async function portOr(preferred: number, host: string): Promise<number> {
