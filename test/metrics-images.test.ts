@@ -57,6 +57,10 @@ function facts(repository: string, digest: string, over: Partial<ImageFacts> = {
     manifestMediaType: null,
     scan: { status: 'COMPLETE', description: null, findings: { CRITICAL: 2, LOW: 1 }, completedAt: null },
     scanError: null,
+    lastArchivedAt: null,
+    lastActivatedAt: null,
+    index: null,
+    tagImmutable: null,
     ...over,
   };
 }
