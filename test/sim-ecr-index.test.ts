@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import {
   type EcrScenario,
+  generateScenario,
   MEDIA_TYPES,
   type SimImage,
   type SimRegistry,
@@ -434,5 +435,36 @@ describe('simulated ECR: reading an index manifest with BatchGetImage', () => {
       sim.lastRecordedPullTime({ ...ref('shop/api'), digest: index.digest }),
       new Date(NOW - DAY),
     );
+  });
+});
+
+describe('simulated ECR: a generated fleet with indexes', () => {
+  it('pushes the asked share of images as BuildKit indexes whose platform images carry the scans', async (t) => {
+    const generated = generateScenario({
+      repositories: 20,
+      imagesPerRepository: 10,
+      indexShare: 0.6,
+      now: new Date(NOW),
+    });
+    const { sim } = await simFor(t, generated);
+    const roots = generated.registries[0]!.repositories.flatMap((r) =>
+      r.images.map((image, i) => ({ repository: r.name, tag: `v1.${i}`, image })),
+    );
+    const indexes = roots.filter((root) => root.image.index);
+    assert.ok(
+      indexes.length > 0.5 * roots.length && indexes.length < 0.7 * roots.length,
+      `${indexes.length} of 200`,
+    );
+    for (const root of indexes) {
+      const view = sim.image({ ...ref(root.repository), tag: root.tag })!;
+      assert.equal(view.kind, 'index');
+      assert.equal(view.scan, undefined);
+      const children = view.children.map((digest) => sim.image({ ...ref(root.repository), digest })!);
+      assert.ok(children.every(Boolean), 'every listed digest is an image of the repository');
+      const platforms = children.filter((c) => c.kind === 'image');
+      assert.ok(platforms.length >= 1 && platforms.length <= 2);
+      assert.ok(platforms.every((p) => p.scan !== undefined));
+      assert.equal(children.length, platforms.length * 2, 'one attestation per platform image');
+    }
   });
 });
