@@ -2,8 +2,10 @@ import type { SimulatedOperation } from '../types.ts';
 import { batchGetImage } from './batch-get-image.ts';
 import type { OperationHandler } from './context.ts';
 import { describeImageScanFindings } from './describe-image-scan-findings.ts';
+import { describePullThroughCacheRules } from './describe-pull-through-cache-rules.ts';
 import { describeImages } from './describe-images.ts';
 import { describeRepositories } from './describe-repositories.ts';
+import { startImageScan } from './start-image-scan.ts';
 
 export type { OperationContext, OperationHandler } from './context.ts';
 
@@ -12,6 +14,8 @@ export const OPERATIONS: Readonly<Record<SimulatedOperation, OperationHandler>> 
   BatchGetImage: batchGetImage,
   DescribeImageScanFindings: describeImageScanFindings,
   DescribeRepositories: describeRepositories,
+  StartImageScan: startImageScan,
+  DescribePullThroughCacheRules: describePullThroughCacheRules,
 };
 
 export function isSimulatedOperation(name: string): name is SimulatedOperation {
