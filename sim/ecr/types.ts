@@ -67,6 +67,14 @@ export interface SimImage {
   scan?: SimScan;
 }
 
+/** A lifecycle policy a scenario starts with. */
+export interface SimLifecyclePolicy {
+  /** The policy JSON, as PutLifecyclePolicy takes it; validated as ECR validates it. */
+  text: string;
+  /** When the policy last ran (GetLifecyclePolicy's lastEvaluatedAt); absent: it has not run yet. */
+  lastEvaluatedAt?: Date;
+}
+
 export interface SimRepository {
   name: string;
   /** Every call on this repository answers AccessDeniedException. */
@@ -74,6 +82,7 @@ export interface SimRepository {
   createdAt?: Date;
   imageTagMutability?: 'MUTABLE' | 'IMMUTABLE';
   images: SimImage[];
+  lifecyclePolicy?: SimLifecyclePolicy;
 }
 
 export interface SimRegistry {
@@ -128,5 +137,10 @@ export const SIMULATED_OPERATIONS = [
   'BatchGetImage',
   'DescribeImageScanFindings',
   'DescribeRepositories',
+  'PutLifecyclePolicy',
+  'GetLifecyclePolicy',
+  'DeleteLifecyclePolicy',
+  'StartLifecyclePolicyPreview',
+  'GetLifecyclePolicyPreview',
 ] as const;
 export type SimulatedOperation = (typeof SIMULATED_OPERATIONS)[number];

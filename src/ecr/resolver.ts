@@ -402,8 +402,10 @@ export class Resolver {
           break;
         case undefined:
         case 'ImageNotFound':
-          // Archived images fail BatchGetImage as ImageNotFound: DescribeImages (not a pull) tells
-          // an archived image from a missing one.
+        case 'ImageInaccessible':
+          // Archived images cannot be pulled: BatchGetImage fails them as ImageInaccessible (the failure
+          // code the archive storage class brought). DescribeImages (not a pull) tells an archived
+          // image from a missing one.
           void this.#enqueue('DescribeImages', loc, item.id).then(item.settle);
           break;
         case 'ImageTagDoesNotMatchDigest':

@@ -4,6 +4,8 @@ import type { OperationHandler } from './context.ts';
 import { describeImageScanFindings } from './describe-image-scan-findings.ts';
 import { describeImages } from './describe-images.ts';
 import { describeRepositories } from './describe-repositories.ts';
+import { deleteLifecyclePolicy, getLifecyclePolicy, putLifecyclePolicy } from './lifecycle-policy.ts';
+import { getLifecyclePolicyPreview, startLifecyclePolicyPreview } from './lifecycle-policy-preview.ts';
 
 export type { OperationContext, OperationHandler } from './context.ts';
 
@@ -12,6 +14,11 @@ export const OPERATIONS: Readonly<Record<SimulatedOperation, OperationHandler>> 
   BatchGetImage: batchGetImage,
   DescribeImageScanFindings: describeImageScanFindings,
   DescribeRepositories: describeRepositories,
+  PutLifecyclePolicy: putLifecyclePolicy,
+  GetLifecyclePolicy: getLifecyclePolicy,
+  DeleteLifecyclePolicy: deleteLifecyclePolicy,
+  StartLifecyclePolicyPreview: startLifecyclePolicyPreview,
+  GetLifecyclePolicyPreview: getLifecyclePolicyPreview,
 };
 
 export function isSimulatedOperation(name: string): name is SimulatedOperation {
