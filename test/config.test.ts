@@ -42,9 +42,13 @@ const SPEC_DEFAULTS: Config = {
     assumeRoles: {},
     resolveWith: 'DescribeImages',
     maxImageSeries: 5000,
+    followIndexes: true,
+    staleIfError: HOUR,
   },
   inventory: { enabled: true, staleAfter: 90 * DAY },
   kubernetes: { watchIdleTimeout: 2 * MINUTE },
+  lifecycle: { enabled: true, refreshInterval: HOUR, keepAlive: false, keepAliveWithin: 7 * DAY },
+  reports: { events: true, openReports: false },
   metrics: { address: '0.0.0.0', port: 9090 },
   leaderElection: { enabled: false, leaseName: 'ecr-warden', namespace: '' },
   webhook: {
@@ -56,6 +60,8 @@ const SPEC_DEFAULTS: Config = {
     deadline: 2 * SECOND,
     kinds: ['Pod'],
     pinDigests: false,
+    maxInFlight: 32,
+    maxInFlightBytes: 64 * 1024 * 1024,
   },
   policy: {
     mode: 'audit',
@@ -65,13 +71,14 @@ const SPEC_DEFAULTS: Config = {
     checks: {
       nonEcr: { action: 'off' },
       allowedRegistries: { action: 'off', registries: [] },
-      digestRequired: { action: 'off' },
+      digestRequired: { action: 'off', acceptImmutableTags: false },
       imageExists: { action: 'deny' },
       archived: { action: 'deny' },
       scanComplete: { action: 'warn' },
       severity: { action: 'deny', max: { CRITICAL: 0 } },
       scanAge: { action: 'off', maxAge: 30 * DAY },
       imageAge: { action: 'off', maxAge: 365 * DAY },
+      lifecycleRisk: { action: 'warn', within: 14 * DAY },
     },
   },
 };
@@ -92,11 +99,21 @@ ecr:
   assumeRoles: {}              # accountId -> role ARN, for cross-account registries
   resolveWith: DescribeImages  # or BatchGetImage (counts as a pull: see section 4)
   maxImageSeries: 5000         # per-image metric series beyond this are dropped and counted
+  followIndexes: true          # read image indexes to take scan facts from their platform images (section 4)
+  staleIfError: 1h             # keep serving a known answer this long past its TTL while ECR fails
 inventory:
   enabled: true
   staleAfter: 90d              # lastRecordedPullTime older than this = stale
 kubernetes:
   watchIdleTimeout: 2m         # a watch that delivers nothing, bookmarks included, this long is restarted
+lifecycle:
+  enabled: true                # forecast what repositories' lifecycle policies will do to images in use (section 10)
+  refreshInterval: 1h          # re-read lifecycle policies and the images they count
+  keepAlive: false             # refresh lastRecordedPullTime of in-use images a sinceImagePulled rule would archive
+  keepAliveWithin: 7d          # ... when that archive is due within this
+reports:
+  events: true                 # Kubernetes Events on pods (section 11)
+  openReports: false           # openreports.io Reports per namespace (section 11)
 metrics:
   address: 0.0.0.0             # demo binds 127.0.0.1
   port: 9090                   # plain HTTP: /metrics /healthz /readyz
@@ -113,6 +130,8 @@ webhook:
   deadline: 2s                 # answer within this, whatever ECR does
   kinds: [Pod]                 # also: Deployment StatefulSet DaemonSet ReplicaSet Job CronJob ReplicationController
   pinDigests: false            # /mutate rewrites ECR tags to tag@digest
+  maxInFlight: 32              # reviews being handled at once; beyond it: 429
+  maxInFlightBytes: 64Mi       # request bodies held at once; beyond it: 429
 policy:
   mode: audit                  # audit (record only) | warn (allow, with warnings) | enforce (deny)
   onError: allow               # allow | deny — when a needed fact is not known by the deadline
@@ -121,13 +140,14 @@ policy:
   checks:                      # each: action off | warn | deny
     nonEcr:            { action: off }
     allowedRegistries: { action: off, registries: [] }   # 12-digit account IDs or full registry hosts
-    digestRequired:    { action: off }
+    digestRequired:    { action: off, acceptImmutableTags: false }   # an immutable ECR tag counts as pinned
     imageExists:       { action: deny }
     archived:          { action: deny }
     scanComplete:      { action: warn }
     severity:          { action: deny, max: { CRITICAL: 0 } }   # keys: CRITICAL HIGH MEDIUM LOW INFORMATIONAL UNDEFINED
     scanAge:           { action: off, maxAge: 30d }
     imageAge:          { action: off, maxAge: 365d }            # since imagePushedAt
+    lifecycleRisk:     { action: warn, within: 14d }            # the repository's lifecycle policy will expire or archive it
 `;
 
 /** Every key set, none to its default. */
@@ -149,11 +169,21 @@ ecr:
     111122223333: arn:aws-us-gov:iam::444455556666:role/reader
   resolveWith: BatchGetImage
   maxImageSeries: 0
+  followIndexes: false
+  staleIfError: 0
 inventory:
   enabled: false
   staleAfter: 30d
 kubernetes:
   watchIdleTimeout: 45s
+lifecycle:
+  enabled: false
+  refreshInterval: 6h
+  keepAlive: true
+  keepAliveWithin: 3d
+reports:
+  events: false
+  openReports: true
 metrics:
   address: 127.0.0.1
   port: 0
@@ -170,6 +200,8 @@ webhook:
   deadline: 1500ms
   kinds: [Pod, Deployment, CronJob]
   pinDigests: true
+  maxInFlight: 8
+  maxInFlightBytes: 24Mi
 policy:
   mode: enforce
   onError: deny
@@ -180,13 +212,14 @@ policy:
     allowedRegistries:
       action: deny
       registries: ["012345678901", 123456789012.dkr.ecr.eu-west-1.amazonaws.com, "registry.example.com:5000"]
-    digestRequired: { action: warn }
+    digestRequired: { action: warn, acceptImmutableTags: true }
     imageExists: { action: warn }
     archived: { action: off }
     scanComplete: { action: deny }
     severity: { action: warn, max: { CRITICAL: 1, HIGH: 10, UNDEFINED: 100 } }
     scanAge: { action: deny, maxAge: 7d }
     imageAge: { action: warn, maxAge: 180d12h }
+    lifecycleRisk: { action: deny, within: 30d }
 `;
 
 const FULL_CONFIG: Config = {
@@ -206,9 +239,13 @@ const FULL_CONFIG: Config = {
     },
     resolveWith: 'BatchGetImage',
     maxImageSeries: 0,
+    followIndexes: false,
+    staleIfError: 0,
   },
   inventory: { enabled: false, staleAfter: 30 * DAY },
   kubernetes: { watchIdleTimeout: 45 * SECOND },
+  lifecycle: { enabled: false, refreshInterval: 6 * HOUR, keepAlive: true, keepAliveWithin: 3 * DAY },
+  reports: { events: false, openReports: true },
   metrics: { address: '127.0.0.1', port: 0 },
   leaderElection: { enabled: true, leaseName: 'ecr-warden.leader', namespace: 'platform' },
   webhook: {
@@ -220,6 +257,8 @@ const FULL_CONFIG: Config = {
     deadline: 1500,
     kinds: ['Pod', 'Deployment', 'CronJob'],
     pinDigests: true,
+    maxInFlight: 8,
+    maxInFlightBytes: 24 * 1024 * 1024,
   },
   policy: {
     mode: 'enforce',
@@ -236,13 +275,14 @@ const FULL_CONFIG: Config = {
           'registry.example.com:5000',
         ],
       },
-      digestRequired: { action: 'warn' },
+      digestRequired: { action: 'warn', acceptImmutableTags: true },
       imageExists: { action: 'warn' },
       archived: { action: 'off' },
       scanComplete: { action: 'deny' },
       severity: { action: 'warn', max: { CRITICAL: 1, HIGH: 10, UNDEFINED: 100 } },
       scanAge: { action: 'deny', maxAge: 7 * DAY },
       imageAge: { action: 'warn', maxAge: 180 * DAY + 12 * HOUR },
+      lifecycleRisk: { action: 'deny', within: 30 * DAY },
     },
   },
 };
@@ -426,7 +466,10 @@ describe('a full configuration', () => {
       assumeRoles: FULL_CONFIG.ecr.assumeRoles,
       resolveWith: 'BatchGetImage',
       maxImageSeries: 0,
+      followIndexes: false,
+      staleIfError: '0s',
     });
+    assert.equal((document.webhook as { maxInFlightBytes: string }).maxInFlightBytes, '24Mi');
   });
 
   it('round-trips a lifted CRITICAL limit', () => {
@@ -490,8 +533,9 @@ describe('merging over the defaults', () => {
     const config = parseConfig({
       ecr: { maxConcurrency: 1000, maxAttempts: 20, tagTTL: '0s', refreshInterval: '24d' },
       metrics: { port: 65535 },
-      webhook: { deadline: '29s', port: 1 },
-      kubernetes: { watchIdleTimeout: '1ms' },
+      webhook: { deadline: '29s', port: 1, maxInFlight: 10000, maxInFlightBytes: '8Mi' },
+      kubernetes: { watchIdleTimeout: '1s' },
+      lifecycle: { refreshInterval: '1m' },
     });
     assert.equal(config.ecr.maxConcurrency, 1000);
     assert.equal(config.ecr.maxAttempts, 20);
@@ -499,7 +543,64 @@ describe('merging over the defaults', () => {
     assert.equal(config.ecr.refreshInterval, 24 * DAY);
     assert.equal(config.metrics.port, 65535);
     assert.equal(config.webhook.deadline, 29 * SECOND);
-    assert.equal(config.kubernetes.watchIdleTimeout, 1);
+    assert.equal(config.kubernetes.watchIdleTimeout, SECOND);
+    assert.equal(config.lifecycle.refreshInterval, MINUTE);
+    assert.equal(config.webhook.maxInFlight, 10000);
+    assert.equal(config.webhook.maxInFlightBytes, 8 * 1024 * 1024);
+    assert.equal(parseConfig({ ecr: { refreshInterval: '10s' } }).ecr.refreshInterval, 10 * SECOND);
+    assert.equal(parseConfig({ webhook: { maxInFlightBytes: '1Gi' } }).webhook.maxInFlightBytes, 1024 ** 3);
+    assert.equal(
+      parseConfig({ webhook: { maxInFlightBytes: 16777216 } }).webhook.maxInFlightBytes,
+      16 * 1024 ** 2,
+    );
+  });
+
+  it('refuses intervals below their floor and sizes outside their range, naming the key', () => {
+    const cases: [unknown, string][] = [
+      [
+        { ecr: { refreshInterval: '1ns' } },
+        'ecr.refreshInterval: must be at least 10s: every refresh asks ECR about every image in use',
+      ],
+      [
+        { ecr: { refreshInterval: '9s' } },
+        'ecr.refreshInterval: must be at least 10s: every refresh asks ECR about every image in use',
+      ],
+      [
+        { kubernetes: { watchIdleTimeout: '1ns' } },
+        'kubernetes.watchIdleTimeout: must be at least 1s: a shorter timeout restarts every watch in a loop',
+      ],
+      [
+        { lifecycle: { refreshInterval: '30s' } },
+        'lifecycle.refreshInterval: must be at least 1m: ECR runs lifecycle policies about once a day, and each refresh reads every policy',
+      ],
+      [
+        { webhook: { maxInFlightBytes: '1Mi' } },
+        'webhook.maxInFlightBytes: must be at least 8Mi: a single review may be that large',
+      ],
+      [{ webhook: { maxInFlightBytes: '2Gi' } }, 'webhook.maxInFlightBytes: must be at most 1Gi'],
+      [
+        { webhook: { maxInFlightBytes: '64M' } },
+        'webhook.maxInFlightBytes: invalid size "64M": expected bytes or a whole number with Ki, Mi or Gi, such as 64Mi',
+      ],
+      [{ webhook: { maxInFlightBytes: 1.5 } }, 'webhook.maxInFlightBytes: expected a size such as "64Mi"'],
+      [{ webhook: { maxInFlight: 0 } }, 'webhook.maxInFlight: expected an integer from 1 to 10000'],
+      [{ ecr: { staleIfError: '-1h' } }, 'ecr.staleIfError: must not be negative'],
+      [{ lifecycle: { keepAliveWithin: 0 } }, 'lifecycle.keepAliveWithin: must be greater than 0'],
+      [
+        { policy: { checks: { lifecycleRisk: { within: '0s' } } } },
+        'policy.checks.lifecycleRisk.within: must be greater than 0',
+      ],
+      [
+        { policy: { checks: { digestRequired: { acceptImmutableTags: 'yes' } } } },
+        'policy.checks.digestRequired.acceptImmutableTags: expected true or false; "yes" is a string in YAML 1.2',
+      ],
+      [{ reports: { openReport: true } }, 'reports.openReport: unknown key; did you mean "openReports"?'],
+    ];
+    for (const [input, message] of cases)
+      assert.equal(
+        configErrorOf(() => parseConfig(input)),
+        message,
+      );
   });
 
   it('lets the webhook share the metrics port when the webhook is off or the port is 0', () => {
@@ -530,28 +631,28 @@ describe('invalid configurations', () => {
     [
       'an unknown top-level key',
       { foo: 1 },
-      'foo: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, metrics, leaderElection, webhook, policy)',
+      'foo: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, lifecycle, reports, metrics, leaderElection, webhook, policy)',
     ],
     [
       'a key with a newline',
       { 'a\nb': 1 },
-      '["a\\nb"]: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, metrics, leaderElection, webhook, policy)',
+      '["a\\nb"]: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, lifecycle, reports, metrics, leaderElection, webhook, policy)',
     ],
     // Prototype keys are ordinary unknown keys
     [
       '__proto__ at the top',
       JSON.parse('{"__proto__": {"polluted": true}}'),
-      '__proto__: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, metrics, leaderElection, webhook, policy)',
+      '__proto__: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, lifecycle, reports, metrics, leaderElection, webhook, policy)',
     ],
     [
       'constructor at the top',
       { constructor: {} },
-      'constructor: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, metrics, leaderElection, webhook, policy)',
+      'constructor: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, lifecycle, reports, metrics, leaderElection, webhook, policy)',
     ],
     [
       '__proto__ inside a section',
       { ecr: JSON.parse('{"__proto__": {"tagTTL": "1s"}}') },
-      'ecr.__proto__: unknown key (known keys: tagTTL, detailTTL, negativeTTL, refreshInterval, maxConcurrency, maxAttempts, assumeRoles, resolveWith, maxImageSeries)',
+      'ecr.__proto__: unknown key (known keys: tagTTL, detailTTL, negativeTTL, refreshInterval, maxConcurrency, maxAttempts, assumeRoles, resolveWith, maxImageSeries, followIndexes, staleIfError)',
     ],
     [
       '__proto__ inside a check',
@@ -899,7 +1000,7 @@ describe('invalid configurations', () => {
     [
       'a setting a check does not have',
       { policy: { checks: { digestRequired: { action: 'deny', max: 1 } } } },
-      'policy.checks.digestRequired.max: unknown key (known keys: action)',
+      'policy.checks.digestRequired.max: unknown key (known keys: action, acceptImmutableTags)',
     ],
     [
       'a misspelt check setting',
@@ -1065,7 +1166,7 @@ describe('YAML text', () => {
     [
       'a merge key',
       'base: &base { action: deny }\npolicy:\n  checks:\n    nonEcr:\n      <<: *base\n',
-      'base: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, metrics, leaderElection, webhook, policy) (c.yaml:1:1)',
+      'base: unknown key (known keys: logLevel, namespaces, ecr, inventory, kubernetes, lifecycle, reports, metrics, leaderElection, webhook, policy) (c.yaml:1:1)',
     ],
     [
       'two documents',

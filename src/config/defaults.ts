@@ -5,6 +5,7 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const MIB = 1024 * 1024;
 
 /** Every default of SPEC section 2, durations in milliseconds. */
 export const DEFAULT_CONFIG: Config = deepFreeze({
@@ -20,9 +21,13 @@ export const DEFAULT_CONFIG: Config = deepFreeze({
     assumeRoles: {},
     resolveWith: 'DescribeImages',
     maxImageSeries: 5000,
+    followIndexes: true,
+    staleIfError: 1 * HOUR,
   },
   inventory: { enabled: true, staleAfter: 90 * DAY },
   kubernetes: { watchIdleTimeout: 2 * MINUTE },
+  lifecycle: { enabled: true, refreshInterval: 1 * HOUR, keepAlive: false, keepAliveWithin: 7 * DAY },
+  reports: { events: true, openReports: false },
   metrics: { address: '0.0.0.0', port: 9090 },
   leaderElection: { enabled: false, leaseName: 'ecr-warden', namespace: '' },
   webhook: {
@@ -34,6 +39,8 @@ export const DEFAULT_CONFIG: Config = deepFreeze({
     deadline: 2 * SECOND,
     kinds: ['Pod'],
     pinDigests: false,
+    maxInFlight: 32,
+    maxInFlightBytes: 64 * MIB,
   },
   policy: {
     mode: 'audit',
@@ -43,13 +50,14 @@ export const DEFAULT_CONFIG: Config = deepFreeze({
     checks: {
       nonEcr: { action: 'off' },
       allowedRegistries: { action: 'off', registries: [] },
-      digestRequired: { action: 'off' },
+      digestRequired: { action: 'off', acceptImmutableTags: false },
       imageExists: { action: 'deny' },
       archived: { action: 'deny' },
       scanComplete: { action: 'warn' },
       severity: { action: 'deny', max: { CRITICAL: 0 } },
       scanAge: { action: 'off', maxAge: 30 * DAY },
       imageAge: { action: 'off', maxAge: 365 * DAY },
+      lifecycleRisk: { action: 'warn', within: 14 * DAY },
     },
   },
 });

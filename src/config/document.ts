@@ -1,5 +1,6 @@
 import { DEFAULT_CONFIG } from './defaults.ts';
 import { formatDuration } from './duration.ts';
+import { formatSize } from './size.ts';
 import { type Config, SEVERITIES } from './types.ts';
 
 /** A Config in the file's own form: plain data, durations as strings such as `5m`. */
@@ -12,7 +13,7 @@ export type ConfigDocument = { [key: string]: unknown };
  */
 export function toConfigDocument(config: Config): ConfigDocument {
   const d = formatDuration;
-  const { ecr, inventory, kubernetes, webhook, policy } = config;
+  const { ecr, inventory, kubernetes, lifecycle, webhook, policy } = config;
   const { checks } = policy;
   return {
     logLevel: config.logLevel,
@@ -27,12 +28,26 @@ export function toConfigDocument(config: Config): ConfigDocument {
       assumeRoles: { ...ecr.assumeRoles },
       resolveWith: ecr.resolveWith,
       maxImageSeries: ecr.maxImageSeries,
+      followIndexes: ecr.followIndexes,
+      staleIfError: d(ecr.staleIfError),
     },
     inventory: { enabled: inventory.enabled, staleAfter: d(inventory.staleAfter) },
     kubernetes: { watchIdleTimeout: d(kubernetes.watchIdleTimeout) },
+    lifecycle: {
+      enabled: lifecycle.enabled,
+      refreshInterval: d(lifecycle.refreshInterval),
+      keepAlive: lifecycle.keepAlive,
+      keepAliveWithin: d(lifecycle.keepAliveWithin),
+    },
+    reports: { ...config.reports },
     metrics: { ...config.metrics },
     leaderElection: { ...config.leaderElection },
-    webhook: { ...webhook, deadline: d(webhook.deadline), kinds: [...webhook.kinds] },
+    webhook: {
+      ...webhook,
+      deadline: d(webhook.deadline),
+      kinds: [...webhook.kinds],
+      maxInFlightBytes: formatSize(webhook.maxInFlightBytes),
+    },
     policy: {
       mode: policy.mode,
       onError: policy.onError,
@@ -53,6 +68,7 @@ export function toConfigDocument(config: Config): ConfigDocument {
         severity: { action: checks.severity.action, max: severityMaxDocument(checks.severity.max) },
         scanAge: { action: checks.scanAge.action, maxAge: d(checks.scanAge.maxAge) },
         imageAge: { action: checks.imageAge.action, maxAge: d(checks.imageAge.maxAge) },
+        lifecycleRisk: { action: checks.lifecycleRisk.action, within: d(checks.lifecycleRisk.within) },
       },
     },
   };

@@ -1,4 +1,5 @@
 import { parseDuration } from './duration.ts';
+import { parseSize } from './size.ts';
 import { closestMatch } from './suggest.ts';
 import type { Millis } from './types.ts';
 import { ConfigViolation, type KeyPath, quote, violation } from './violation.ts';
@@ -126,6 +127,8 @@ export function enumReader<T extends string>(choices: readonly T[]): Reader<T> {
 export interface DurationBounds {
   /** Zero is refused (it would mean "never" or "always" where neither makes sense). */
   positive?: boolean;
+  /** A floor below which a loop would spin or hammer an API (`refreshInterval: 1ns`). */
+  min?: { ms: Millis; reason: string };
   max?: { ms: Millis; reason: string };
 }
 
@@ -146,8 +149,33 @@ export function durationReader(bounds: DurationBounds = {}): Reader<Millis> {
       return violation(path, 'expected a duration such as "5m"');
     }
     if (bounds.positive && ms === 0) violation(path, 'must be greater than 0');
+    if (bounds.min !== undefined && ms < bounds.min.ms) violation(path, bounds.min.reason);
     if (bounds.max !== undefined && ms > bounds.max.ms) violation(path, bounds.max.reason);
     return ms;
+  };
+}
+
+/**
+ * A size (`64Mi`, or a number of bytes) within [min, max]; `reasons` say why a bound exists, in
+ * the error that names the key.
+ */
+export function sizeReader(
+  min: { bytes: number; reason: string },
+  max: { bytes: number; reason: string },
+): Reader<number> {
+  return (value, path) => {
+    let bytes: number;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) bytes = value;
+    else if (typeof value === 'string') {
+      try {
+        bytes = parseSize(value);
+      } catch (err) {
+        return violation(path, (err as Error).message);
+      }
+    } else return violation(path, 'expected a size such as "64Mi"');
+    if (bytes < min.bytes) violation(path, min.reason);
+    if (bytes > max.bytes) violation(path, max.reason);
+    return bytes;
   };
 }
 

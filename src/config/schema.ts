@@ -15,6 +15,7 @@ import {
   type Section,
   section,
   sectionOf,
+  sizeReader,
   stringReader,
   valueAt,
 } from './fields.ts';
@@ -106,7 +107,33 @@ const readMaxConcurrency = integerReader(1, 1000, 'expected an integer from 1 to
 const readMaxAttempts = integerReader(1, 20, 'expected an integer from 1 to 20');
 const readTTL = durationReader();
 const readPositiveDuration = durationReader({ positive: true });
-const readTimerDuration = durationReader({ positive: true, max: TIMER_LIMIT });
+// Floors for loops that would otherwise spin or hammer an API (`refreshInterval: 1ns`).
+const readRefreshInterval = durationReader({
+  positive: true,
+  min: { ms: 10_000, reason: 'must be at least 10s: every refresh asks ECR about every image in use' },
+  max: TIMER_LIMIT,
+});
+const readWatchIdleTimeout = durationReader({
+  positive: true,
+  min: { ms: 1_000, reason: 'must be at least 1s: a shorter timeout restarts every watch in a loop' },
+  max: TIMER_LIMIT,
+});
+const readLifecycleRefreshInterval = durationReader({
+  positive: true,
+  min: {
+    ms: 60_000,
+    reason:
+      'must be at least 1m: ECR runs lifecycle policies about once a day, and each refresh reads every policy',
+  },
+  max: TIMER_LIMIT,
+});
+const readMaxInFlight = integerReader(1, 10_000, 'expected an integer from 1 to 10000');
+const MIB = 1024 * 1024;
+const readMaxInFlightBytes = sizeReader(
+  // SPEC section 6: one review may be 8 MiB (an UPDATE carries object and oldObject).
+  { bytes: 8 * MIB, reason: 'must be at least 8Mi: a single review may be that large' },
+  { bytes: 1024 * MIB, reason: 'must be at most 1Gi' },
+);
 const readDeadline = durationReader({
   positive: true,
   max: {
@@ -198,13 +225,14 @@ function readSeverityMax(
 const CHECK_KEYS: { readonly [K in keyof ChecksConfig]: readonly string[] } = {
   nonEcr: ['action'],
   allowedRegistries: ['action', 'registries'],
-  digestRequired: ['action'],
+  digestRequired: ['action', 'acceptImmutableTags'],
   imageExists: ['action'],
   archived: ['action'],
   scanComplete: ['action'],
   severity: ['action', 'max'],
   scanAge: ['action', 'maxAge'],
   imageAge: ['action', 'maxAge'],
+  lifecycleRisk: ['action', 'within'],
 };
 const CHECK_NAMES = Object.keys(CHECK_KEYS) as (keyof ChecksConfig)[];
 
@@ -235,7 +263,15 @@ function readChecks(policy: Section): ChecksConfig {
       listReader(readRegistry),
     ),
   };
-  const digestRequired = actionOnly('digestRequired');
+  const digestCheck = check('digestRequired');
+  const digestRequired = {
+    action: digestCheck.action,
+    acceptImmutableTags: digestCheck.settings.get(
+      'acceptImmutableTags',
+      defaults.digestRequired.acceptImmutableTags,
+      readBoolean,
+    ),
+  };
   const imageExists = actionOnly('imageExists');
   const archived = actionOnly('archived');
   const scanComplete = actionOnly('scanComplete');
@@ -248,6 +284,11 @@ function readChecks(policy: Section): ChecksConfig {
   };
   const scanAge = withMaxAge('scanAge');
   const imageAge = withMaxAge('imageAge');
+  const lifecycleCheck = check('lifecycleRisk');
+  const lifecycleRisk = {
+    action: lifecycleCheck.action,
+    within: lifecycleCheck.settings.get('within', defaults.lifecycleRisk.within, readPositiveDuration),
+  };
   return {
     nonEcr,
     allowedRegistries,
@@ -258,6 +299,7 @@ function readChecks(policy: Section): ChecksConfig {
     severity,
     scanAge,
     imageAge,
+    lifecycleRisk,
   };
 }
 
@@ -267,6 +309,8 @@ const TOP_LEVEL_KEYS: readonly (keyof Config)[] = [
   'ecr',
   'inventory',
   'kubernetes',
+  'lifecycle',
+  'reports',
   'metrics',
   'leaderElection',
   'webhook',
@@ -303,7 +347,7 @@ export function validateConfig(input: unknown): Config {
     tagTTL: ecrIn.get('tagTTL', d.ecr.tagTTL, readTTL),
     detailTTL: ecrIn.get('detailTTL', d.ecr.detailTTL, readTTL),
     negativeTTL: ecrIn.get('negativeTTL', d.ecr.negativeTTL, readTTL),
-    refreshInterval: ecrIn.get('refreshInterval', d.ecr.refreshInterval, readTimerDuration),
+    refreshInterval: ecrIn.get('refreshInterval', d.ecr.refreshInterval, readRefreshInterval),
     maxConcurrency: ecrIn.get('maxConcurrency', d.ecr.maxConcurrency, readMaxConcurrency),
     maxAttempts: ecrIn.get('maxAttempts', d.ecr.maxAttempts, readMaxAttempts),
     assumeRoles: ecrIn.get('assumeRoles', d.ecr.assumeRoles, readAssumeRoles),
@@ -313,6 +357,8 @@ export function validateConfig(input: unknown): Config {
       enumReader(['DescribeImages', 'BatchGetImage'] as const),
     ),
     maxImageSeries: ecrIn.get('maxImageSeries', d.ecr.maxImageSeries, readNonNegativeInteger),
+    followIndexes: ecrIn.get('followIndexes', d.ecr.followIndexes, readBoolean),
+    staleIfError: ecrIn.get('staleIfError', d.ecr.staleIfError, readTTL),
   };
 
   const inventoryIn = section(input, [], 'inventory', Object.keys(d.inventory));
@@ -323,7 +369,29 @@ export function validateConfig(input: unknown): Config {
 
   const kubernetesIn = section(input, [], 'kubernetes', Object.keys(d.kubernetes));
   const kubernetes = {
-    watchIdleTimeout: kubernetesIn.get('watchIdleTimeout', d.kubernetes.watchIdleTimeout, readTimerDuration),
+    watchIdleTimeout: kubernetesIn.get(
+      'watchIdleTimeout',
+      d.kubernetes.watchIdleTimeout,
+      readWatchIdleTimeout,
+    ),
+  };
+
+  const lifecycleIn = section(input, [], 'lifecycle', Object.keys(d.lifecycle));
+  const lifecycle = {
+    enabled: lifecycleIn.get('enabled', d.lifecycle.enabled, readBoolean),
+    refreshInterval: lifecycleIn.get(
+      'refreshInterval',
+      d.lifecycle.refreshInterval,
+      readLifecycleRefreshInterval,
+    ),
+    keepAlive: lifecycleIn.get('keepAlive', d.lifecycle.keepAlive, readBoolean),
+    keepAliveWithin: lifecycleIn.get('keepAliveWithin', d.lifecycle.keepAliveWithin, readPositiveDuration),
+  };
+
+  const reportsIn = section(input, [], 'reports', Object.keys(d.reports));
+  const reports = {
+    events: reportsIn.get('events', d.reports.events, readBoolean),
+    openReports: reportsIn.get('openReports', d.reports.openReports, readBoolean),
   };
 
   const metricsIn = section(input, [], 'metrics', Object.keys(d.metrics));
@@ -349,6 +417,8 @@ export function validateConfig(input: unknown): Config {
     deadline: webhookIn.get('deadline', d.webhook.deadline, readDeadline),
     kinds: webhookIn.get('kinds', d.webhook.kinds, readKinds),
     pinDigests: webhookIn.get('pinDigests', d.webhook.pinDigests, readBoolean),
+    maxInFlight: webhookIn.get('maxInFlight', d.webhook.maxInFlight, readMaxInFlight),
+    maxInFlightBytes: webhookIn.get('maxInFlightBytes', d.webhook.maxInFlightBytes, readMaxInFlightBytes),
   };
   if (webhook.enabled && listenersCollide(metrics, webhook)) {
     violation(['webhook', 'port'], `${webhook.port} is also metrics.port on an overlapping address`);
@@ -363,7 +433,19 @@ export function validateConfig(input: unknown): Config {
     checks: readChecks(policyIn),
   };
 
-  return { logLevel, namespaces, ecr, inventory, kubernetes, metrics, leaderElection, webhook, policy };
+  return {
+    logLevel,
+    namespaces,
+    ecr,
+    inventory,
+    kubernetes,
+    lifecycle,
+    reports,
+    metrics,
+    leaderElection,
+    webhook,
+    policy,
+  };
 }
 
 // Binding a wildcard address takes the port on every address of that family, and on Linux

@@ -38,13 +38,16 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
 export interface ChecksConfig {
   nonEcr: { action: CheckAction };
   allowedRegistries: { action: CheckAction; registries: string[] };
-  digestRequired: { action: CheckAction };
+  /** acceptImmutableTags: a tag ECR keeps immutable (section 4, tag mutability) counts as pinned. */
+  digestRequired: { action: CheckAction; acceptImmutableTags: boolean };
   imageExists: { action: CheckAction };
   archived: { action: CheckAction };
   scanComplete: { action: CheckAction };
   severity: { action: CheckAction; max: Partial<Record<Severity, number>> };
   scanAge: { action: CheckAction; maxAge: Millis };
   imageAge: { action: CheckAction; maxAge: Millis };
+  /** The repository's lifecycle policy will expire or archive the image within `within`. */
+  lifecycleRisk: { action: CheckAction; within: Millis };
 }
 export type CheckName = keyof ChecksConfig;
 
@@ -62,9 +65,15 @@ export interface Config {
     assumeRoles: Record<string, string>;
     resolveWith: 'DescribeImages' | 'BatchGetImage';
     maxImageSeries: number;
+    /** Read image indexes and take scan facts from their platform images. */
+    followIndexes: boolean;
+    /** How long past its TTL a known answer is still served while ECR fails. */
+    staleIfError: Millis;
   };
   inventory: { enabled: boolean; staleAfter: Millis };
   kubernetes: { watchIdleTimeout: Millis };
+  lifecycle: { enabled: boolean; refreshInterval: Millis; keepAlive: boolean; keepAliveWithin: Millis };
+  reports: { events: boolean; openReports: boolean };
   metrics: { address: string; port: number };
   leaderElection: { enabled: boolean; leaseName: string; namespace: string };
   webhook: {
@@ -76,6 +85,10 @@ export interface Config {
     deadline: Millis;
     kinds: WorkloadKind[];
     pinDigests: boolean;
+    /** Reviews handled at once; past it a review gets 429. */
+    maxInFlight: number;
+    /** Request bytes held at once; past it a review gets 429. */
+    maxInFlightBytes: number;
   };
   policy: {
     mode: PolicyMode;
