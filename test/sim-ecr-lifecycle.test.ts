@@ -23,7 +23,10 @@ import {
   type EcrSimulator,
   type EcrSimulatorOptions,
   ecrClientFor,
+  evaluateLifecyclePolicy,
+  type LifecycleImage,
   type LifecycleRunAction,
+  parseLifecyclePolicy,
   type SimImage,
   StoreError,
   startEcrSimulator,
@@ -962,6 +965,55 @@ describe('simulated ECR lifecycle policies: listings while images go', () => {
       rest.imageDetails?.map((d) => d.imageTags?.[0]),
       ['i3', 'i4'],
     );
+  });
+});
+
+describe('lifecycle evaluation of image indexes', () => {
+  const at = (days: number, rest: Partial<LifecycleImage> & { digest: string }): LifecycleImage => ({
+    tags: [],
+    pushedAt: daysAgo(days),
+    imageStatus: 'ACTIVE',
+    ...rest,
+  });
+  const index = at(100, { digest: 'index', tags: ['v1'], imageStatus: 'ACTIVE' });
+  const amd64 = at(100, { digest: 'amd64', manifestLists: ['index'] });
+  const arm64 = at(100, { digest: 'arm64', manifestLists: ['index'] });
+  const loose = at(100, { digest: 'loose' });
+  const untaggedAfter30 = parseLifecyclePolicy(policy(rule(1, untagged(pushedDays(30)))));
+  const summary = (images: LifecycleImage[], text = untaggedAfter30) => {
+    const { decisions, heldByManifestList } = evaluateLifecyclePolicy(text, images, T0);
+    return {
+      acted: decisions.map((d) => `${d.digest} ${d.action} ${d.rulePriority}`),
+      held: heldByManifestList.map((d) => d.digest),
+    };
+  };
+
+  it("holds an index's platform images while the index is stored and not archived", () => {
+    assert.deepEqual(summary([index, amd64, arm64, loose]), {
+      acted: ['loose expire 1'],
+      held: ['amd64', 'arm64'],
+    });
+  });
+
+  it('lets them go once the index is gone or archived', () => {
+    assert.deepEqual(summary([amd64, arm64]).acted, ['amd64 expire 1', 'arm64 expire 1']);
+    const archived = { ...index, imageStatus: 'ARCHIVED' as const, lastArchivedAt: daysAgo(1) };
+    assert.deepEqual(summary([archived, amd64]).acted, ['amd64 expire 1']);
+  });
+
+  it('holds them through the run that expires their index: they go at the next run', () => {
+    const all = parseLifecyclePolicy(policy(rule(1, anyImage(pushedDays(30)))));
+    assert.deepEqual(summary([index, amd64, arm64], all), {
+      acted: ['index expire 1'],
+      held: ['amd64', 'arm64'],
+    });
+  });
+
+  it('keeps a held image claimed by its rule, so a lower-priority rule cannot take it instead', () => {
+    const two = parseLifecyclePolicy(
+      policy(rule(1, untagged(pushedDays(30))), rule(2, anyImage(pushedDays(60)), ARCHIVE)),
+    );
+    assert.deepEqual(summary([index, amd64], two), { acted: ['index transition 2'], held: ['amd64'] });
   });
 });
 

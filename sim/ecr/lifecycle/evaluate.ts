@@ -159,9 +159,10 @@ export function evaluateLifecyclePolicy(
   images: readonly LifecycleImage[],
   now: Date,
 ): LifecycleEvaluation {
-  // An index protects its children until it is "deleted or archived first": the state at the start of
-  // the run counts, so children of an index that this same run removes wait for the next run.
-  const indexesInStandard = new Set(
+  // An index protects its children until it is "deleted or archived first": an index counts while it
+  // is stored and not archived. The state at the start of the run counts, so the children of an index
+  // that this same run expires or archives wait for the next run.
+  const notArchived = new Set(
     images.filter((image) => image.imageStatus !== 'ARCHIVED').map((image) => image.digest),
   );
   const decisions: LifecycleDecision[] = [];
@@ -182,7 +183,7 @@ export function evaluateLifecyclePolicy(
           rulePriority: rule.rulePriority,
           storageClass,
         };
-        const listed = image.manifestLists?.some((index) => indexesInStandard.has(index)) ?? false;
+        const listed = image.manifestLists?.some((index) => notArchived.has(index)) ?? false;
         (listed ? held : decisions).push(decision);
       }
       for (const image of selected) claimed.add(image.digest);
