@@ -1,9 +1,17 @@
 import { answerWithin } from './deadline.ts';
 import type { Resolver } from './ecr/resolver.ts';
-import type { FailureReason, Resolution } from './ecr/types.ts';
+import type { FailureReason, Lane, Resolution } from './ecr/types.ts';
 import { parseImageReference } from './images/reference.ts';
 import type { ParseResult } from './images/types.ts';
-import { type Evaluation, evaluate, isExempt, needsEcrFacts, type PolicyConfig } from './policy/evaluate.ts';
+import {
+  type Evaluation,
+  evaluate,
+  isExempt,
+  needsEcrFacts,
+  needsTagMutability,
+  type PolicyConfig,
+} from './policy/evaluate.ts';
+import { BoundedMap } from './util/lru.ts';
 
 /** Everything known about one image reference, and the policy's verdict on it. */
 export interface ImageAssessment {
@@ -23,8 +31,16 @@ export interface AssessOptions {
   resolveExempt?: boolean;
   /** Resolve even when no enabled check needs ECR facts (inventory, report, digest pinning). */
   alwaysResolve?: boolean;
+  /** Every fact ECR can give, the tag's mutability included (`check` and `report` show them all). */
+  allFacts?: boolean;
+  /**
+   * The resolver lane: the webhook's lookups (those with a deadline) go in the admission lane, ahead
+   * of the inventory's refresh; everything else in the bulk lane.
+   */
+  lane?: Lane;
 }
 
+/** Parsed references kept: a cluster runs a few thousand distinct images; hostile input gets no more. */
 const MAX_PARSED = 10_000;
 
 /**
@@ -36,14 +52,16 @@ export class Assessor {
   readonly #policy: PolicyConfig;
   readonly #now: () => number;
   readonly #policyNeedsEcr: boolean;
-  /** Parsed references by image string: a cluster runs a few thousand distinct images at most. */
-  #parsed = new Map<string, ParseResult>();
+  readonly #policyNeedsMutability: boolean;
+  /** Parsed references by image string. */
+  readonly #parsed = new BoundedMap<string, ParseResult>(MAX_PARSED);
 
   constructor(resolver: Resolver, policy: PolicyConfig, now: () => number = Date.now) {
     this.#resolver = resolver;
     this.#policy = policy;
     this.#now = now;
     this.#policyNeedsEcr = needsEcrFacts(policy);
+    this.#policyNeedsMutability = needsTagMutability(policy);
   }
 
   get policy(): PolicyConfig {
@@ -56,7 +74,10 @@ export class Assessor {
     let resolution: Resolution | null = null;
     const wanted = (options.alwaysResolve || this.#policyNeedsEcr) && (!exempt || options.resolveExempt);
     if (parsed.ok && parsed.ref.ecr && wanted) {
-      const lookup = this.#resolver.resolveOne(parsed.ref);
+      const lookup = this.#resolver.resolveOne(parsed.ref, {
+        lane: options.lane ?? (options.deadlineMs === undefined ? 'bulk' : 'admission'),
+        tagMutability: options.allFacts === true || this.#policyNeedsMutability,
+      });
       resolution =
         options.deadlineMs === undefined
           ? await lookup
@@ -73,8 +94,6 @@ export class Assessor {
   #parse(image: string): ParseResult {
     let parsed = this.#parsed.get(image);
     if (!parsed) {
-      // Bounded so hostile input (random image strings) cannot grow it without limit.
-      if (this.#parsed.size >= MAX_PARSED) this.#parsed = new Map();
       parsed = parseImageReference(image);
       this.#parsed.set(image, parsed);
     }

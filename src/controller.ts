@@ -50,7 +50,7 @@ export interface Controller {
  */
 export async function startController(config: Config, deps: ControllerDeps): Promise<Controller> {
   const log = deps.log;
-  const metrics = new WardenMetrics({ version: VERSION });
+  const metrics = new WardenMetrics({ version: VERSION, webhookDeadline: config.webhook.deadline });
   const core = buildCore(config, {
     log,
     observer: metrics,

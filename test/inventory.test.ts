@@ -231,7 +231,7 @@ describe('unresolved images', () => {
       f.sim.resetCounts();
       await f.sim.waitForCall();
       await new Promise((resolve) => setTimeout(resolve, 150));
-      assert.equal(f.sim.requests().total, 1);
+      assert.equal(f.sim.requests().byOperation.DescribeImages, 1);
     } finally {
       inventory.stopRefresh();
       await f.close();

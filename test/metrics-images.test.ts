@@ -57,6 +57,10 @@ function facts(repository: string, digest: string, over: Partial<ImageFacts> = {
     manifestMediaType: null,
     scan: { status: 'COMPLETE', description: null, findings: { CRITICAL: 2, LOW: 1 }, completedAt: null },
     scanError: null,
+    lastArchivedAt: null,
+    lastActivatedAt: null,
+    index: null,
+    tagImmutable: null,
     ...over,
   };
 }
@@ -279,7 +283,7 @@ describe('per-image metrics exposition', () => {
       row('w1', facts('worker', DIGEST_C)),
       row('v2', facts('api', DIGEST_D)),
     ];
-    const metrics = new WardenMetrics({ version: 'test', defaultMetrics: false });
+    const metrics = new WardenMetrics({ version: 'test', webhookDeadline: 2_000, defaultMetrics: false });
     metrics.attachImages(source, 2);
     let text = await metrics.render();
     assert.match(text, /^ecr_warden_image_series_dropped 1$/m);

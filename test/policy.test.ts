@@ -19,6 +19,10 @@ function facts(overrides: Partial<ImageFacts> = {}): ImageFacts {
     manifestMediaType: null,
     scan: { status: 'COMPLETE', description: null, findings: {}, completedAt: new Date(NOW - DAY) },
     scanError: null,
+    lastArchivedAt: null,
+    lastActivatedAt: null,
+    index: null,
+    tagImmutable: null,
     ...overrides,
   };
 }

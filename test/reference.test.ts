@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { isKnownRegion } from '../src/images/regions.ts';
 import {
   formatName,
   formatReference,
@@ -493,6 +494,16 @@ const referenceRegexp = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestP
 const anchoredNameRegexp = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
 const anchoredIdentifierRegexp = /^[a-f0-9]{64}$/;
 
+/**
+ * Where ecr-warden is stricter than the grammar: an ECR host naming a region no AWS partition has
+ * (`us-eaast-1`, one inserted letter away from a real one) is refused, as no pull can succeed.
+ */
+function beyondTheGrammar(normalized: string | null): string | null {
+  if (normalized === null) return null;
+  const host = parseEcrHost(normalized.slice(0, normalized.indexOf('/')));
+  return host && !isKnownRegion(host.region) ? null : normalized;
+}
+
 function oracleNormalized(s: string): string | null {
   if (anchoredIdentifierRegexp.test(s)) return null;
   let domain: string;
@@ -645,7 +656,7 @@ describe('parseImageReference properties', () => {
   it('accepts and normalizes exactly what distribution/reference does', () => {
     fc.assert(
       fc.property(nearReferenceArb, (input) => {
-        const expected = oracleNormalized(input);
+        const expected = beyondTheGrammar(oracleNormalized(input));
         const result = parseImageReference(input);
         assert.equal(result.ok ? result.ref.normalized : null, expected, `input ${JSON.stringify(input)}`);
       }),
@@ -657,7 +668,7 @@ describe('parseImageReference properties', () => {
     const grammarArb = fc.stringMatching(referenceRegexp, { maxLength: 120 });
     fc.assert(
       fc.property(grammarArb, (input) => {
-        const expected = oracleNormalized(input);
+        const expected = beyondTheGrammar(oracleNormalized(input));
         const result = parseImageReference(input);
         assert.equal(result.ok ? result.ref.normalized : null, expected, `input ${JSON.stringify(input)}`);
       }),
@@ -694,6 +705,18 @@ describe('parseImageReference properties', () => {
     );
   });
 
+  it('refuses an ECR host naming a region no AWS partition has, whatever its shape', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^(?:us|eu|ap|zz)-(?:fake|nowhere|mars)-[0-9]{1,3}$/), (region) => {
+        const result = parseImageReference(`123456789012.dkr.ecr.${region}.amazonaws.com/api:v1`);
+        assert.equal(result.ok, false);
+        assert.equal(!result.ok && result.reason, 'invalid_reference');
+        assert.match(!result.ok ? result.message : '', new RegExp(`"${region}", which is not an AWS region`));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('extracts account, region and repository from every ECR host form', () => {
     const variants = [
       { build: (region: string) => `dkr.ecr.${region}.amazonaws.com`, fips: false, dualStack: false },
@@ -702,16 +725,17 @@ describe('parseImageReference properties', () => {
       { build: (region: string) => `dkr-ecr.${region}.on.aws`, fips: false, dualStack: true },
       { build: (region: string) => `dkr-ecr-fips.${region}.on.aws`, fips: true, dualStack: true },
     ];
-    const regionArb = fc.oneof(
-      fc.constantFrom(
-        'us-east-1',
-        'us-gov-west-1',
-        'cn-north-1',
-        'eu-isoe-west-1',
-        'ap-southeast-7',
-        'il-central-1',
-      ),
-      fc.stringMatching(/^[a-z]{2,4}(?:-[a-z]{3,9}){1,2}-[0-9]{1,2}$/),
+    // Regions the SDK's partitions list; any other region is not a reference ECR can serve.
+    const regionArb = fc.constantFrom(
+      'us-east-1',
+      'us-west-2',
+      'us-gov-west-1',
+      'cn-north-1',
+      'eu-isoe-west-1',
+      'ap-southeast-7',
+      'il-central-1',
+      'eu-central-2',
+      'eusc-de-east-1',
     );
     fc.assert(
       fc.property(

@@ -180,7 +180,7 @@ describe('resolver against the ECR simulator', () => {
     assert.equal(f.sim.requests().total, 0);
     f.clock.now += 60_000 + 1;
     await f.core.resolver.resolveOne(r);
-    assert.equal(f.sim.requests().total, 1);
+    assert.equal(f.sim.requests().byOperation.DescribeImages, 1);
     f.clock.now = NOW;
   });
 

@@ -968,6 +968,87 @@ describe('simulated ECR lifecycle policies: listings while images go', () => {
   });
 });
 
+describe('simulated ECR lifecycle policies: image indexes', () => {
+  /** A BuildKit push: an OCI index tagged v1 over two platform images and their two attestations. */
+  function pushIndex(h: Harness, daysOld: number): { index: string; children: readonly string[] } {
+    const view = h.sim.pushImage(REPO, {
+      tags: ['v1'],
+      pushedAt: daysAgo(daysOld),
+      index: { platforms: [{ platform: 'linux/amd64' }, { platform: 'linux/arm64' }], attestations: true },
+    });
+    assert.equal(view.kind, 'index');
+    assert.equal(view.children.length, 4);
+    return { index: view.digest, children: view.children };
+  }
+
+  it("keeps an index's platform images and attestations while the index stands, and expires them after it", async (t) => {
+    const h = await harnessFor(t);
+    const { index, children } = pushIndex(h, 30);
+    h.push('loose', { daysAgo: 30 });
+    await h.put(policy(rule(1, prefixes(['v'], pushedDays(60))), rule(2, untagged(pushedDays(7)))));
+
+    const first = h.sim.runLifecyclePolicies();
+    assert.deepEqual(h.named(first.actions), ['loose expire 2']);
+    assert.deepEqual(first.heldByManifestList.map((a) => a.digest).sort(), [...children].sort());
+    const listed = await h.ecr.send(new DescribeImagesCommand({ repositoryName: REPOSITORY }));
+    assert.equal(listed.imageDetails?.length, 5, 'the index and all four of its manifests stay');
+
+    // Thirty-one days on the index itself expires; its manifests wait for the run after.
+    h.clock.now = new Date(T0.getTime() + 31 * DAY_MS);
+    const second = h.sim.runLifecyclePolicies();
+    assert.deepEqual(
+      second.actions.map((a) => [a.digest, a.action, a.rulePriority]),
+      [[index, 'expire', 1]],
+    );
+    assert.equal(second.heldByManifestList.length, 4);
+
+    h.clock.now = new Date(T0.getTime() + 32 * DAY_MS);
+    const third = h.sim.runLifecyclePolicies();
+    assert.deepEqual(third.actions.map((a) => a.digest).sort(), [...children].sort());
+    assert.ok(third.actions.every((a) => a.action === 'expire' && a.rulePriority === 2));
+    const left = await h.ecr.send(
+      new DescribeImagesCommand({ repositoryName: REPOSITORY, filter: { imageStatus: 'ANY' } }),
+    );
+    assert.deepEqual(left.imageDetails, []);
+  });
+
+  it('lets a rule act on the platform images once their index is archived', async (t) => {
+    const h = await harnessFor(t);
+    const { index, children } = pushIndex(h, 120);
+    await h.put(
+      policy(rule(1, prefixes(['v'], pulledDays(90)), ARCHIVE), rule(2, untagged(pulledDays(90)), ARCHIVE)),
+    );
+    const first = h.sim.runLifecyclePolicies();
+    assert.deepEqual(
+      first.actions.map((a) => [a.digest, a.action]),
+      [[index, 'transition']],
+    );
+    assert.equal(h.sim.image({ ...REPO, digest: index })?.imageStatus, 'ARCHIVED');
+
+    const second = h.sim.runLifecyclePolicies();
+    assert.deepEqual(second.actions.map((a) => a.digest).sort(), [...children].sort());
+    assert.deepEqual(second.heldByManifestList, []);
+  });
+
+  it('previews what the run does, leaving out the images an index holds', async (t) => {
+    const h = await harnessFor(t);
+    pushIndex(h, 30);
+    h.push('loose', { daysAgo: 30 });
+    h.sim.setLifecyclePreviewPolls(0);
+    await h.ecr.send(
+      new StartLifecyclePolicyPreviewCommand({
+        repositoryName: REPOSITORY,
+        lifecyclePolicyText: policy(rule(1, untagged(pushedDays(7)))),
+      }),
+    );
+    const preview = await h.ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: REPOSITORY }));
+    assert.deepEqual(
+      preview.previewResults?.map((r) => r.imageDigest),
+      [h.digest('loose')],
+    );
+  });
+});
+
 describe('lifecycle evaluation of image indexes', () => {
   const at = (days: number, rest: Partial<LifecycleImage> & { digest: string }): LifecycleImage => ({
     tags: [],

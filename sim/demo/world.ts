@@ -19,7 +19,10 @@ const ago = (now: number, days: number) => new Date(now - days * DAY);
  * The demo's cluster and registry: a realistic small fleet that shows every finding ecr-warden
  * makes — a tag that moved after pods started (drift), CRITICAL findings, an archived image, an image
  * nobody has pulled in months (stale), a scan still running, enhanced (Inspector) scanning, a
- * non-ECR image, a tag that does not exist, init and ephemeral containers, and a second region.
+ * non-ECR image, a tag that does not exist, init and ephemeral containers, a second region, and the
+ * images current build tools push: a BuildKit index whose one platform image has CRITICAL findings
+ * (the index itself has no scan, as in ECR), a multi-arch image, a pull through cache image no node
+ * has pulled yet, and a repository whose tags are immutable.
  */
 export async function startDemoWorld(options: { now?: number } = {}): Promise<DemoWorld> {
   const now = options.now ?? Date.now();
@@ -41,6 +44,21 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
         {
           accountId: DEMO_ACCOUNT,
           region: DEMO_REGION,
+          // AWS-native basic scanning on push: what a first pull through the cache gets scanned with.
+          scanning: { kind: 'native-basic', scanDurationMs: 2 * 60_000 },
+          pullThroughCacheRules: [
+            {
+              ecrRepositoryPrefix: 'docker-hub',
+              upstreamRegistryUrl: 'registry-1.docker.io',
+              credentialArn: `arn:aws:secretsmanager:${DEMO_REGION}:${DEMO_ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-Xy12Ab`,
+              createdAt: ago(now, 200),
+              upstream: {
+                'library/nginx': [
+                  { tags: ['1.27'], pushedAt: ago(now, 30), vulnerabilities: { MEDIUM: 2, LOW: 3 } },
+                ],
+              },
+            },
+          ],
           repositories: [
             {
               name: 'payments/api',
@@ -87,6 +105,39 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
               images: [img(['v5'], 1, { scan: { kind: 'native-basic', status: 'IN_PROGRESS' } })],
             },
             { name: 'tools/debug', images: [img(['1.0'], 90, { scan: basic({ MEDIUM: 2 }) })] },
+            {
+              // docker/build-push-action's default: an OCI index of the platform image and its
+              // provenance attestation. The tag names the index; the findings are the platform image's.
+              name: 'payments/checkout',
+              images: [
+                img(['v1.4.0'], 2, {
+                  index: {
+                    platforms: [{ platform: 'linux/amd64', scan: basic({ CRITICAL: 2, HIGH: 1 }) }],
+                    attestations: true,
+                  },
+                }),
+              ],
+            },
+            {
+              name: 'platform/gateway',
+              images: [
+                img(['v3.2.1'], 6, {
+                  index: {
+                    platforms: [
+                      { platform: 'linux/amd64', scan: basic({ HIGH: 3, MEDIUM: 2 }) },
+                      { platform: 'linux/arm64', scan: basic({ MEDIUM: 1 }) },
+                    ],
+                    attestations: true,
+                  },
+                }),
+              ],
+            },
+            {
+              name: 'identity/auth',
+              imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+              imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
+              images: [img(['v2.0.1', 'latest'], 12, { scan: basic({ LOW: 1 }) })],
+            },
           ],
         },
         {
@@ -110,7 +161,7 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
   );
 
   const kube = await startKubeSimulator({
-    namespaces: ['default', 'kube-system', 'payments', 'web', 'batch', 'platform'],
+    namespaces: ['default', 'kube-system', 'payments', 'web', 'batch', 'platform', 'identity'],
   });
   const c = (name: string, image: string): ContainerInput => ({ name, image });
   const running = (image: string, region = DEMO_REGION) => {
@@ -183,6 +234,33 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
       nodeName: 'ip-10-0-1-1.ec2.internal',
       containers: [c('agent', `${DEMO_HOST}/platform/metrics-agent:v0.9.1`)],
       imageIDs: { agent: running(`${DEMO_HOST}/platform/metrics-agent:v0.9.1`) },
+    }),
+    buildPod({
+      namespace: 'payments',
+      name: 'checkout-6b8d-1',
+      nodeName: 'ip-10-0-1-2.ec2.internal',
+      containers: [c('checkout', `${DEMO_HOST}/payments/checkout:v1.4.0`)],
+      imageIDs: { checkout: running(`${DEMO_HOST}/payments/checkout:v1.4.0`) },
+    }),
+    buildPod({
+      namespace: 'platform',
+      name: 'gateway-7f4c-1',
+      nodeName: 'ip-10-0-1-3.ec2.internal',
+      containers: [c('gateway', `${DEMO_HOST}/platform/gateway:v3.2.1`)],
+      imageIDs: { gateway: running(`${DEMO_HOST}/platform/gateway:v3.2.1`) },
+    }),
+    buildPod({
+      namespace: 'identity',
+      name: 'auth-5d9b-1',
+      nodeName: 'ip-10-0-1-4.ec2.internal',
+      containers: [c('auth', `${DEMO_HOST}/identity/auth:v2.0.1`)],
+      imageIDs: { auth: running(`${DEMO_HOST}/identity/auth:v2.0.1`) },
+    }),
+    // Just created, not started: no node has pulled docker-hub/library/nginx:1.27 through the cache yet.
+    buildPod({
+      namespace: 'web',
+      name: 'edge-proxy-0',
+      containers: [c('nginx', `${DEMO_HOST}/docker-hub/library/nginx:1.27`)],
     }),
     buildPod({
       namespace: 'kube-system',

@@ -90,6 +90,53 @@ export function missingAuthentication(): EcrApiError {
   return new EcrApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
 }
 
+/**
+ * StartImageScan on a manifest no scanner reads (an index, an attestation). The wording is ECR's, as a
+ * scan action quoted it: "An artifact with media type 'application/vnd.oci.image.index.v1+json' cannot
+ * be scanned. For more information, see the Amazon ECR documentation." (alexjurkiewicz/ecr-scan-image#43).
+ */
+export function unsupportedImageType(mediaType: string): EcrApiError {
+  return new EcrApiError(
+    'UnsupportedImageTypeException',
+    `An artifact with media type '${mediaType}' cannot be scanned. For more information, see the Amazon ECR documentation.`,
+  );
+}
+
+/**
+ * A second basic scan of one image within 24 hours: "A basic image scan can only be started once per
+ * 24 hours on an individual image. This limit includes if an image was scanned on initial push"
+ * (StartImageScan, service model). The message is the one users quote.
+ */
+export function scanQuotaExceeded(): EcrApiError {
+  return new EcrApiError(
+    'LimitExceededException',
+    'The scan quota per image has been exceeded. Wait and try again.',
+  );
+}
+
+/** StartImageScan on an archived image ("Archived images cannot be scanned", ECR user guide). */
+export function imageArchived(
+  id: { imageDigest?: string | undefined; imageTag?: string | undefined },
+  repository: string,
+  registryId: string,
+): EcrApiError {
+  return new EcrApiError(
+    'ImageArchivedException',
+    `The image with imageId ${formatImageId(id)} in the repository with name '${repository}' in the registry with id '${registryId}' is archived and cannot be scanned`,
+  );
+}
+
+export function validationError(message: string): EcrApiError {
+  return new EcrApiError('ValidationException', message);
+}
+
+export function pullThroughCacheRuleNotFound(prefix: string, registryId: string): EcrApiError {
+  return new EcrApiError(
+    'PullThroughCacheRuleNotFoundException',
+    `The pull through cache rule with repository prefix '${prefix}' does not exist in the registry with id '${registryId}'`,
+  );
+}
+
 /** ECR's wording, as service responses quote it. */
 export function lifecyclePolicyNotFound(repository: string, registryId: string): EcrApiError {
   return new EcrApiError(

@@ -1,6 +1,14 @@
 import { seededInt as pick } from './seeded.ts';
 import { DEFAULT_CALLER_ACCOUNT } from './store.ts';
-import type { EcrScenario, ScanKind, SimImage, SimRegistry, SimRepository, SimScan } from './types.ts';
+import type {
+  EcrScenario,
+  ScanKind,
+  SimImage,
+  SimIndex,
+  SimRegistry,
+  SimRepository,
+  SimScan,
+} from './types.ts';
 
 export interface GenerateScenarioOptions {
   /** Default ['us-east-1']. */
@@ -16,6 +24,12 @@ export interface GenerateScenarioOptions {
   scanKinds?: readonly ScanKind[];
   /** Archive every n-th image (counted across the whole scenario); 0 or absent archives none. */
   archivedEvery?: number;
+  /**
+   * The share (0–1) of images pushed as BuildKit does: an OCI index of one platform image, or of two
+   * for a third of them, each with its provenance attestation. Their scans go to the platform images.
+   * Default 0.
+   */
+  indexShare?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -54,6 +68,15 @@ function scanFor(
   return { kind, status: 'COMPLETE', findings, completedAt: new Date(pushedAt.getTime() + 2 * 60_000) };
 }
 
+/** One or (a third of the time) two platform images with attestations; the arm64 one a little cleaner. */
+function buildkitIndex(seed: string, scan: SimScan): SimIndex {
+  const platforms: SimIndex['platforms'] = [{ platform: 'linux/amd64', scan }];
+  if (pick(`${seed}arm`, 3) === 0) {
+    platforms.push({ platform: 'linux/arm64', scan: { ...scan, findings: findingsFor(`${seed}arm64`) } });
+  }
+  return { platforms, attestations: true };
+}
+
 /**
  * A deterministic fleet for demos and benchmarks: repositories named like `payments/service-007`, each
  * with `imagesPerRepository` images pushed three days apart (tags v1.0, v1.1, … and `latest` on the
@@ -80,11 +103,12 @@ export function generateScenario(options: GenerateScenarioOptions): EcrScenario 
       const pushedAt = new Date(now - age * 3 * DAY_MS - (r % 24) * HOUR_MS);
       const seed = `${registry.accountId}/${registry.region}/${name}#${i}`;
       const newest = age === 0;
-      const image: SimImage = {
-        tags: newest ? [`v1.${i}`, 'latest'] : [`v1.${i}`],
-        pushedAt,
-        scan: scanFor(kind, seed, newest, r, pushedAt),
-      };
+      const scan = scanFor(kind, seed, newest, r, pushedAt);
+      const tags = newest ? [`v1.${i}`, 'latest'] : [`v1.${i}`];
+      const image: SimImage =
+        pick(`${seed}index`, 1000) < (options.indexShare ?? 0) * 1000
+          ? { tags, pushedAt, index: buildkitIndex(seed, scan) }
+          : { tags, pushedAt, scan };
       // The three newest images were pulled within hours; older ones months ago, the oldest never.
       if (age < 3) image.lastRecordedPullTime = new Date(now - (age + 1) * HOUR_MS);
       else if (age < count - 1) image.lastRecordedPullTime = new Date(now - (90 + age) * DAY_MS);

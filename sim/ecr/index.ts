@@ -29,20 +29,29 @@ export {
   type SimCall,
   startEcrSimulator,
 } from './simulator.ts';
-export { DEFAULT_CALLER_ACCOUNT, StoreError } from './store.ts';
+export { DEFAULT_CALLER_ACCOUNT, ImageTagAlreadyExistsError, StoreError } from './store.ts';
 export type {
   EcrScenario,
+  ImageKind,
   ImageRef,
   ImageStatus,
   ImageView,
   RepositoryRef,
   ScanKind,
   ScanStatus,
+  SeverityCounts,
   SimImage,
   SimLifecyclePolicy,
+  SimIndex,
+  SimPlatformImage,
+  SimPullThroughCacheRule,
   SimRegistry,
   SimRepository,
   SimScan,
+  SimScanning,
   SimulatedOperation,
+  TagMutability,
+  TagMutabilityExclusionFilter,
+  UpstreamRegistry,
 } from './types.ts';
 export { SIMULATED_OPERATIONS } from './types.ts';

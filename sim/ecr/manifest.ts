@@ -56,34 +56,12 @@ function seeded(seed: string): {
 }
 
 /**
- * A realistic manifest unique to `seed`. Image manifests get a config and two to four gzip layers whose
- * sizes add up to `totalSize` when one is given; indexes list two platform manifests.
- * Docker writes manifests indented with three spaces, and the digest covers those exact bytes.
+ * A realistic image manifest unique to `seed`, with a config and two to four gzip layers whose sizes add
+ * up to `totalSize` when one is given. Docker writes manifests indented with three spaces, and the
+ * digest covers those exact bytes.
  */
 export function generateManifest(seed: string, mediaType: string, totalSize?: number): string {
   const rnd = seeded(seed);
-  if (isIndexMediaType(mediaType)) {
-    const child = mediaType === MEDIA_TYPES.ociIndex ? MEDIA_TYPES.ociManifest : MEDIA_TYPES.dockerV2;
-    const platforms = [
-      { architecture: 'amd64', os: 'linux' },
-      { architecture: 'arm64', os: 'linux', variant: 'v8' },
-    ];
-    return JSON.stringify(
-      {
-        schemaVersion: 2,
-        mediaType,
-        manifests: platforms.map((platform) => ({
-          mediaType: child,
-          // 400–1,400 bytes: the size range of real single-platform manifests.
-          size: rnd.size(platform.architecture, 400, 1000),
-          digest: rnd.digest(platform.architecture),
-          platform,
-        })),
-      },
-      null,
-      3,
-    );
-  }
   const oci = mediaType === MEDIA_TYPES.ociManifest;
   const layerType = oci
     ? 'application/vnd.oci.image.layer.v1.tar+gzip'
@@ -110,19 +88,106 @@ export function generateManifest(seed: string, mediaType: string, totalSize?: nu
   );
 }
 
-/** What ECR reports as imageSizeInBytes: the compressed layers plus config (for an index, a nominal value). */
+/** The layer type BuildKit gives an in-toto attestation (moby/buildkit docs/attestations/attestation-storage.md). */
+export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
+
+/**
+ * A BuildKit provenance attestation manifest for the platform image `subject`: an OCI image manifest
+ * whose one layer is an in-toto statement (SLSA provenance), not a filesystem. It is a few KB in all,
+ * which is how it shows in ECR: a very small untagged image beside the platform image.
+ */
+export function attestationManifest(seed: string, subject: string): string {
+  const rnd = seeded(`${seed}|attestation|${subject}`);
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: rnd.digest('config'),
+      size: 167,
+    },
+    layers: [
+      {
+        mediaType: IN_TOTO_MEDIA_TYPE,
+        digest: rnd.digest('provenance'),
+        size: rnd.size('provenance', 1000, 4000),
+        annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' },
+      },
+    ],
+  });
+}
+
+/** An OCI platform object: `linux/arm64/v8` → `{ architecture: 'arm64', os: 'linux', variant: 'v8' }`. */
+export interface Platform {
+  architecture: string;
+  os: string;
+  variant?: string;
+}
+
+const PLATFORM = /^([a-z0-9]+)\/([a-z0-9_]+)(?:\/([a-z0-9]+))?$/;
+
+export function parsePlatform(text: string): Platform | undefined {
+  const match = PLATFORM.exec(text);
+  if (!match) return undefined;
+  const [, os, architecture, variant] = match as unknown as [string, string, string, string | undefined];
+  return variant === undefined ? { architecture, os } : { architecture, os, variant };
+}
+
+/** One `manifests[]` entry of an index. */
+export interface IndexEntry {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform: Platform;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * An index manifest listing `entries`, each with the size in bytes of the manifest it points to (an OCI
+ * descriptor's `size`), as `docker buildx` writes it: platform images first, then their attestations
+ * (platform unknown/unknown, annotated with the kind of reference and the digest they describe).
+ */
+export function indexManifest(mediaType: string, entries: readonly IndexEntry[]): string {
+  return JSON.stringify(
+    {
+      schemaVersion: 2,
+      mediaType,
+      manifests: entries.map((entry) => ({
+        mediaType: entry.mediaType,
+        digest: entry.digest,
+        size: entry.size,
+        ...(entry.annotations ? { annotations: entry.annotations } : {}),
+        platform: entry.platform,
+      })),
+    },
+    null,
+    2,
+  );
+}
+
+/** The digests an index manifest lists, or undefined when the text is no index. */
+export function indexChildren(manifest: string): string[] | undefined {
+  try {
+    const parsed = JSON.parse(manifest) as { manifests?: { digest?: unknown }[] };
+    if (!Array.isArray(parsed.manifests)) return undefined;
+    return parsed.manifests.map((entry) => (typeof entry.digest === 'string' ? entry.digest : ''));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What ECR reports as imageSizeInBytes for an image manifest: the compressed layers plus config. An
+ * index's size is its largest platform image's, which the store knows (see store.ts).
+ */
 export function sizeOfManifest(manifest: string): number {
   try {
     const parsed = JSON.parse(manifest) as {
       config?: { size?: number };
       layers?: { size?: number }[];
-      manifests?: { size?: number }[];
     };
     if (Array.isArray(parsed.layers)) {
       return parsed.layers.reduce((sum, layer) => sum + (layer.size ?? 0), parsed.config?.size ?? 0);
-    }
-    if (Array.isArray(parsed.manifests)) {
-      return parsed.manifests.reduce((sum, entry) => sum + (entry.size ?? 0), 0);
     }
   } catch {
     // Fall through: an opaque manifest has no size of its own.

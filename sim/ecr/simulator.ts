@@ -20,7 +20,7 @@ import {
   sendMalformed,
   sendResult,
 } from './protocol.ts';
-import { EcrStore } from './store.ts';
+import { EcrStore, StoreError } from './store.ts';
 import type {
   EcrScenario,
   ImageRef,
@@ -28,9 +28,11 @@ import type {
   ImageView,
   RepositoryRef,
   SimImage,
+  SimPullThroughCacheRule,
   SimRegistry,
   SimRepository,
   SimScan,
+  SimScanning,
 } from './types.ts';
 
 export interface EcrSimulatorOptions {
@@ -41,7 +43,10 @@ export interface EcrSimulatorOptions {
   port?: number;
   /** Delay before every answer, as a timer per request (requests in flight overlap, as over a network). */
   latencyMs?: number;
-  /** Time as the service sees it: pull times, archive times. Default: the system clock. */
+  /**
+   * Time as the service sees it: pull times, archive times, and scans, which move through their states
+   * as it advances (a test advances the clock it passes here). Default: the system clock.
+   */
   clock?: () => Date;
   /** How many calls `calls()` keeps, oldest dropped first. Default 10,000. */
   callLogLimit?: number;
@@ -228,9 +233,46 @@ export class EcrSimulator {
     this.#store.addRepository(ref, spec);
   }
 
-  /** Pushes an image (creating the repository if needed); its tags move off any image that had them. */
+  /**
+   * Pushes an image (creating the repository if needed); its tags move off any image that had them.
+   * An image with `index` is pushed as `docker buildx` pushes it: platform images and attestations
+   * first, untagged, then the index. Throws ImageTagAlreadyExistsError (code
+   * ImageTagAlreadyExistsException), pushing nothing, when a tag the repository holds immutable is on
+   * another image.
+   */
   pushImage(ref: RepositoryRef, image: SimImage): ImageView {
     return this.#store.pushImage(ref, image);
+  }
+
+  /**
+   * A node's pull of `repository:tag` through the registry API (not the ECR control plane). Under a pull
+   * through cache rule, the first pull creates the repository if needed and caches the tag from the
+   * upstream registry, scanned by the registry's scanning; any pull moves lastRecordedPullTime.
+   * Throws StoreError when the pull would fail (no rule covers the name and the tag is not there, or the
+   * upstream has no such tag).
+   */
+  pullThroughCache(ref: RepositoryRef, tag: string): ImageView {
+    const image = this.#store.pullByTag(ref, tag);
+    const view = image ? this.#store.image({ ...ref, digest: image.digest }) : undefined;
+    if (!view) throw new StoreError(`a pull of ${ref.repository}:${tag} finds nothing to serve`);
+    return view;
+  }
+
+  /** Replaces a registry's scanning configuration (scans already started run on as they were). */
+  setScanning(registry: { registryId: string; region: string }, scanning: SimScanning | undefined): void {
+    this.#store.setScanning(registry.registryId, registry.region, scanning);
+  }
+
+  addPullThroughCacheRule(
+    registry: { registryId: string; region: string },
+    rule: SimPullThroughCacheRule,
+  ): void {
+    this.#store.addPullThroughCacheRule(registry.registryId, registry.region, rule);
+  }
+
+  /** Whether the repository holds `tag` immutable (its mutability setting and exclusion filters). */
+  tagIsImmutable(ref: RepositoryRef, tag: string): boolean {
+    return this.#store.tagIsImmutable(ref, tag);
   }
 
   moveTag(ref: RepositoryRef, tag: string, digest: string): ImageView {
@@ -241,7 +283,7 @@ export class EcrSimulator {
     this.#store.untag(ref, tag);
   }
 
-  /** Replaces (or with undefined, removes) an image's scan. */
+  /** Replaces (or with undefined, removes) an image's scan; an index refuses one (StoreError). */
   setScan(ref: ImageRef, scan: SimScan | undefined): void {
     this.#store.setScan(ref, scan);
   }

@@ -1,27 +1,32 @@
-import {
-  artifactMediaTypeFor,
-  generateManifest,
-  MEDIA_TYPES,
-  mediaTypeOf,
-  sha256Digest,
-  sizeOfManifest,
-} from './manifest.ts';
 import { LifecyclePolicyError, parseLifecyclePolicy } from './lifecycle/policy.ts';
 import { LifecycleStates } from './lifecycle/state.ts';
+import { type ManifestNode, materialize } from './materialize.ts';
 import { REGISTRY_ID, REPOSITORY_NAME } from './params.ts';
+import { ruleFor, type StoredRule, storedRule, upstreamName } from './pull-through.ts';
+import { scanAt, scanOnPush } from './scan-state.ts';
+import { ImageTagAlreadyExistsError, StoreError } from './store-error.ts';
+import { mutabilityProblem, tagIsImmutable } from './tag-mutability.ts';
 import type {
   EcrScenario,
+  ImageKind,
   ImageRef,
   ImageStatus,
   ImageView,
   RepositoryRef,
+  SeverityCounts,
   SimImage,
+  SimPullThroughCacheRule,
   SimRegistry,
   SimRepository,
   SimScan,
+  SimScanning,
+  TagMutability,
+  TagMutabilityExclusionFilter,
 } from './types.ts';
 
-/** One stored image. */
+export { ImageTagAlreadyExistsError, StoreError };
+
+/** One stored manifest: a single image, an index, or an attestation manifest. */
 export interface StoredImage {
   /**
    * Where the image stands in its repository's push order: strictly increasing along
@@ -32,6 +37,9 @@ export interface StoredImage {
   readonly manifest: string;
   readonly mediaType: string;
   readonly artifactMediaType: string | undefined;
+  readonly kind: ImageKind;
+  readonly platform: string | undefined;
+  readonly children: readonly string[];
   readonly sizeBytes: number;
   pushedAt: Date;
   tags: string[];
@@ -39,15 +47,21 @@ export interface StoredImage {
   imageStatus: ImageStatus;
   lastArchivedAt: Date | undefined;
   lastActivatedAt: Date | undefined;
+  /** As declared or started; what it reads at a given time is scanAt()'s answer. */
   scan: SimScan | undefined;
+  /** What a scanner finds here (for scans started later: StartImageScan). */
+  vulnerabilities: SeverityCounts | undefined;
+  unscannable: 'UNSUPPORTED_IMAGE' | 'FAILED' | undefined;
 }
 
 export interface StoredRepository {
   readonly name: string;
   readonly registryId: string;
   readonly region: string;
+  readonly registry: StoredRegistry;
   readonly createdAt: Date;
-  readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
+  readonly imageTagMutability: TagMutability;
+  readonly imageTagMutabilityExclusionFilters: readonly TagMutabilityExclusionFilter[];
   /**
    * Push order (ascending `seq`). Images can be removed (lifecycle expiry, deleteImage), so listings
    * resume by `seq`, never by index: see {@link imageIndexFrom}.
@@ -59,17 +73,22 @@ export interface StoredRepository {
   pushes: number;
 }
 
+/** What an upstream registry holds for one repository: each push as materialized, newest last. */
+type UpstreamRepository = ManifestNode[][];
+
 export interface StoredRegistry {
   readonly accountId: string;
   readonly region: string;
   readonly repositories: Map<string, StoredRepository>;
   /** Creation order, for DescribeRepositories listings. */
   readonly order: StoredRepository[];
+  scanning: SimScanning | undefined;
+  /** Pull through cache rules in creation order, and what each rule's upstream holds (by rule prefix). */
+  readonly rules: StoredRule[];
+  readonly upstream: Map<string, Map<string, UpstreamRepository>>;
 }
 
 export const DEFAULT_CALLER_ACCOUNT = '123456789012';
-
-const ONE_MINUTE_MS = 60_000;
 
 function registryKey(accountId: string, region: string): string {
   return `${accountId}/${region}`;
@@ -81,17 +100,11 @@ function denialKey(target: { registryId: string; region: string; repository?: st
     : `${registryKey(target.registryId, target.region)}/${target.repository}`;
 }
 
-export class StoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
-
 /**
  * Every registry, repository and image the endpoint serves, indexed so each lookup is a map access:
  * registries by account and region, repositories by name, images by digest and by tag.
- * A tag belongs to at most one image per repository; pushing or moving it takes it off the previous image.
+ * A tag belongs to at most one image per repository; pushing or moving it takes it off the previous image,
+ * unless the repository holds that tag immutable.
  */
 export class EcrStore {
   readonly callerAccount: string;
@@ -101,6 +114,8 @@ export class EcrStore {
   /** Registries (`account/region`) and repositories (`account/region/name`) the caller may not read. */
   readonly #denied = new Set<string>();
   readonly #clock: () => Date;
+  /** Hands out StoredImage.seq: one push can store several manifests (an index and its platforms). */
+  #imageSeq = 0;
 
   constructor(scenario: EcrScenario, clock: () => Date) {
     this.callerAccount = scenario.callerAccount ?? DEFAULT_CALLER_ACCOUNT;
@@ -108,11 +123,17 @@ export class EcrStore {
     for (const registry of scenario.registries) this.addRegistry(registry);
   }
 
+  now(): Date {
+    return this.#clock();
+  }
+
   addRegistry(registry: SimRegistry): void {
-    this.#ensureRegistry(registry.accountId, registry.region);
+    const stored = this.#ensureRegistry(registry.accountId, registry.region);
+    if (registry.scanning) stored.scanning = { ...registry.scanning };
     if (registry.accessDenied) {
       this.setAccessDenied({ registryId: registry.accountId, region: registry.region }, true);
     }
+    for (const rule of registry.pullThroughCacheRules ?? []) this.#addRule(stored, rule);
     for (const repository of registry.repositories) {
       this.addRepository(
         { registryId: registry.accountId, region: registry.region, repository: repository.name },
@@ -129,12 +150,19 @@ export class EcrStore {
       if (!REPOSITORY_NAME.test(ref.repository)) {
         throw new StoreError(`repository name ${JSON.stringify(ref.repository)} is not one ECR accepts`);
       }
+      const mutability = spec?.imageTagMutability ?? 'MUTABLE';
+      const problem = mutabilityProblem(mutability, spec?.imageTagMutabilityExclusionFilters);
+      if (problem) throw new StoreError(`repository ${ref.repository}: ${problem}`);
       repository = {
         name: ref.repository,
         registryId: ref.registryId,
         region: ref.region,
+        registry,
         createdAt: spec?.createdAt ?? this.#clock(),
-        imageTagMutability: spec?.imageTagMutability ?? 'MUTABLE',
+        imageTagMutability: mutability,
+        imageTagMutabilityExclusionFilters: (spec?.imageTagMutabilityExclusionFilters ?? []).map((f) => ({
+          ...f,
+        })),
         images: [],
         byDigest: new Map(),
         byTag: new Map(),
@@ -162,6 +190,8 @@ export class EcrStore {
   /**
    * Pushes an image as `docker push` would: a digest already stored gains the tags (and an archived
    * image becomes active again, as a re-push restores it); every tag moves off the image that held it.
+   * An index is pushed with its platform images (and attestations) first, as `docker buildx` does.
+   * Throws ImageTagAlreadyExistsError, pushing nothing, when a tag is immutable and held elsewhere.
    */
   pushImage(ref: RepositoryRef, image: SimImage): ImageView {
     const repository = this.addRepository(ref);
@@ -172,6 +202,7 @@ export class EcrStore {
     const repository = this.#requireRepository(ref);
     const image = repository.byDigest.get(digest);
     if (!image) throw new StoreError(`no image ${digest} in ${describeRef(ref)}`);
+    this.#checkTags(repository, [tag], digest);
     this.#assignTag(repository, image, tag);
     return this.#view(repository, image);
   }
@@ -195,7 +226,16 @@ export class EcrStore {
   }
 
   setScan(ref: ImageRef, scan: SimScan | undefined): void {
-    this.#requireImage(ref).image.scan = scan ? { ...scan } : undefined;
+    const { image } = this.#requireImage(ref);
+    if (scan && image.kind === 'index') {
+      throw new StoreError('ECR never scans an image index: set the scan of one of its platform images');
+    }
+    image.scan = scan ? { ...scan } : undefined;
+  }
+
+  /** Starts a scan of a stored image now (StartImageScan's effect); the caller has checked the rules. */
+  startScan(image: StoredImage, scan: SimScan): void {
+    image.scan = { ...scan };
   }
 
   setImageStatus(ref: ImageRef, status: ImageStatus): void {
@@ -226,6 +266,43 @@ export class EcrStore {
       }
       throw error;
     }
+  }
+
+  /** Replaces a registry's scanning configuration; scans already started keep going as they were. */
+  setScanning(registryId: string, region: string, scanning: SimScanning | undefined): void {
+    this.#ensureRegistry(registryId, region).scanning = scanning ? { ...scanning } : undefined;
+  }
+
+  addPullThroughCacheRule(registryId: string, region: string, rule: SimPullThroughCacheRule): void {
+    this.#addRule(this.#ensureRegistry(registryId, region), rule);
+  }
+
+  /** Whether a tag of a repository is immutable under its mutability setting and exclusion filters. */
+  tagIsImmutable(ref: RepositoryRef, tag: string): boolean {
+    const repository = this.#requireRepository(ref);
+    return tagIsImmutable(repository.imageTagMutability, repository.imageTagMutabilityExclusionFilters, tag);
+  }
+
+  /**
+   * A pull by tag through the registry API (what a node's `docker pull` / containerd fetch does).
+   * Under a pull through cache rule, a repository or tag not cached yet is fetched from the upstream
+   * registry: ECR "creates a repository and caches that image" on the first pull (user guide, "Sync an
+   * upstream registry with an Amazon ECR private registry"); the cached image is pushed now, pulled now,
+   * and scanned by the registry's scanning like any push. A tag already cached is simply pulled.
+   * Undefined when nothing can be served (no rule covers the name, or the upstream has no such tag).
+   */
+  pullByTag(ref: RepositoryRef, tag: string): StoredImage | undefined {
+    const now = this.#clock();
+    let image = this.repository(ref)?.byTag.get(tag);
+    if (!image) image = this.#importUpstream(ref, tag, now);
+    if (!image || image.imageStatus !== 'ACTIVE') return undefined;
+    image.lastRecordedPullTime = now;
+    return image;
+  }
+
+  /** The upstream image a cache repository's tag would be fetched from, if a rule covers it. */
+  upstreamHas(ref: RepositoryRef, tag: string): boolean {
+    return this.#upstreamPush(ref, tag) !== undefined;
   }
 
   /** Denies (or allows again) every call on a registry, or on one repository, whether or not it exists. */
@@ -259,10 +336,66 @@ export class EcrStore {
       if (!REGISTRY_ID.test(accountId)) {
         throw new StoreError(`registry ID ${JSON.stringify(accountId)} is not 12 digits`);
       }
-      registry = { accountId, region, repositories: new Map(), order: [] };
+      registry = {
+        accountId,
+        region,
+        repositories: new Map(),
+        order: [],
+        scanning: undefined,
+        rules: [],
+        upstream: new Map(),
+      };
       this.#registries.set(key, registry);
     }
     return registry;
+  }
+
+  #addRule(registry: StoredRegistry, rule: SimPullThroughCacheRule): void {
+    const stored = storedRule(rule, this.#clock());
+    if (typeof stored === 'string') throw new StoreError(`pull through cache rule: ${stored}`);
+    if (registry.rules.some((r) => r.ecrRepositoryPrefix === stored.ecrRepositoryPrefix)) {
+      throw new StoreError(`a pull through cache rule for ${stored.ecrRepositoryPrefix} already exists`);
+    }
+    registry.rules.push(stored);
+    const upstream = new Map<string, UpstreamRepository>();
+    for (const [name, images] of Object.entries(rule.upstream ?? {})) {
+      // Seeded by the upstream location, so a cached image has the digest it has upstream.
+      upstream.set(
+        name,
+        images.map((image, i) => materialize(image, `${stored.upstreamRegistryUrl}/${name}#${i}`)),
+      );
+    }
+    registry.upstream.set(stored.ecrRepositoryPrefix, upstream);
+  }
+
+  #upstreamPush(ref: RepositoryRef, tag: string): ManifestNode[] | undefined {
+    const registry = this.registry(ref.registryId, ref.region);
+    if (!registry) return undefined;
+    const rule = ruleFor(registry.rules, ref.repository);
+    if (!rule) return undefined;
+    const pushes = registry.upstream.get(rule.ecrRepositoryPrefix)?.get(upstreamName(rule, ref.repository));
+    for (let i = (pushes?.length ?? 0) - 1; i >= 0; i--) {
+      const nodes = (pushes as UpstreamRepository)[i] as ManifestNode[];
+      if ((nodes.at(-1) as ManifestNode).tags.includes(tag)) return nodes;
+    }
+    return undefined;
+  }
+
+  #importUpstream(ref: RepositoryRef, tag: string, now: Date): StoredImage | undefined {
+    const nodes = this.#upstreamPush(ref, tag);
+    if (!nodes) return undefined;
+    const repository = this.addRepository(ref);
+    const cached = nodes.map((node) => ({
+      ...node,
+      tags: node === nodes.at(-1) ? [tag] : [],
+      pushedAt: now,
+      lastRecordedPullTime: node.kind === 'attestation' ? undefined : now,
+      lastArchivedAt: undefined,
+      lastActivatedAt: undefined,
+      imageStatus: 'ACTIVE' as const,
+      scan: node.scan ? { ...node.scan, startedAt: now } : undefined,
+    }));
+    return this.#storeNodes(repository, cached);
   }
 
   #requireRepository(ref: RepositoryRef): StoredRepository {
@@ -284,43 +417,85 @@ export class EcrStore {
 
   #push(repository: StoredRepository, spec: SimImage): StoredImage {
     repository.pushes += 1;
-    const requestedType =
-      spec.mediaType ?? (spec.manifest ? mediaTypeOf(spec.manifest) : MEDIA_TYPES.dockerV2);
-    const manifest =
-      spec.manifest ??
-      generateManifest(
-        `${repository.registryId}/${repository.region}/${repository.name}#${repository.pushes}`,
-        requestedType,
-        spec.sizeBytes,
-      );
-    const digest = sha256Digest(manifest);
-    let image = repository.byDigest.get(digest);
-    if (image) {
-      if (image.imageStatus !== 'ACTIVE') {
-        image.imageStatus = 'ACTIVE';
-        image.lastActivatedAt = this.#clock();
+    const seed = `${repository.registryId}/${repository.region}/${repository.name}#${repository.pushes}`;
+    return this.#storeNodes(repository, materialize(spec, seed));
+  }
+
+  /** Stores the manifests of one push (children first, the tagged root last) and returns the root. */
+  #storeNodes(repository: StoredRepository, nodes: readonly ManifestNode[]): StoredImage {
+    const root = nodes.at(-1) as ManifestNode;
+    this.#checkTags(repository, root.tags, root.digest);
+    const pushed = new Set(nodes.map((node) => node.digest));
+    for (const child of root.children) {
+      // PutImage of an index whose manifests are not in the repository fails with
+      // ReferencedImagesNotFoundException (service model): platform images go first.
+      if (!pushed.has(child) && !repository.byDigest.has(child)) {
+        throw new StoreError(
+          `ReferencedImagesNotFoundException: the index references ${child}, which is not in ${repository.name}`,
+        );
       }
-    } else {
-      image = {
-        seq: repository.pushes,
-        digest,
-        manifest,
-        mediaType: requestedType,
-        artifactMediaType: spec.artifactMediaType ?? artifactMediaTypeFor(requestedType),
-        sizeBytes: spec.sizeBytes ?? sizeOfManifest(manifest),
-        pushedAt: spec.pushedAt,
-        tags: [],
-        lastRecordedPullTime: spec.lastRecordedPullTime,
-        imageStatus: spec.imageStatus ?? 'ACTIVE',
-        lastArchivedAt: spec.lastArchivedAt ?? (spec.imageStatus === 'ARCHIVED' ? spec.pushedAt : undefined),
-        lastActivatedAt: spec.lastActivatedAt,
-        scan: spec.scan ? { ...spec.scan } : undefined,
-      };
-      repository.images.push(image);
-      repository.byDigest.set(digest, image);
     }
-    for (const tag of spec.tags ?? []) this.#assignTag(repository, image, tag);
+    let stored: StoredImage | undefined;
+    for (const node of nodes) stored = this.#storeNode(repository, node);
+    const image = stored as StoredImage;
+    for (const tag of root.tags) this.#assignTag(repository, image, tag);
     return image;
+  }
+
+  #storeNode(repository: StoredRepository, node: ManifestNode): StoredImage {
+    const existing = repository.byDigest.get(node.digest);
+    if (existing) {
+      if (existing.imageStatus !== 'ACTIVE') {
+        existing.imageStatus = 'ACTIVE';
+        existing.lastActivatedAt = this.#clock();
+      }
+      return existing;
+    }
+    const scanning = repository.registry.scanning;
+    const scan = node.scan
+      ? { ...node.scan }
+      : scanning
+        ? scanOnPush(scanning, repository.name, node, node.pushedAt)
+        : undefined;
+    this.#imageSeq += 1;
+    const image: StoredImage = {
+      seq: this.#imageSeq,
+      digest: node.digest,
+      manifest: node.manifest,
+      mediaType: node.mediaType,
+      artifactMediaType: node.artifactMediaType,
+      kind: node.kind,
+      platform: node.platform,
+      children: node.children,
+      // "If the image is a manifest list, this will be the max size of all manifests in the list"
+      // (ImageDetail.imageSizeInBytes, service model).
+      sizeBytes:
+        node.sizeBytes ??
+        Math.max(0, ...node.children.map((d) => repository.byDigest.get(d)?.sizeBytes ?? 0)),
+      pushedAt: node.pushedAt,
+      tags: [],
+      lastRecordedPullTime: node.lastRecordedPullTime,
+      imageStatus: node.imageStatus,
+      lastArchivedAt: node.lastArchivedAt,
+      lastActivatedAt: node.lastActivatedAt,
+      scan,
+      vulnerabilities: node.vulnerabilities,
+      unscannable: node.unscannable,
+    };
+    repository.images.push(image);
+    repository.byDigest.set(node.digest, image);
+    return image;
+  }
+
+  /** ImageTagAlreadyExistsException for the first tag that is immutable and held by another image. */
+  #checkTags(repository: StoredRepository, tags: readonly string[], digest: string): void {
+    for (const tag of tags) {
+      const holder = repository.byTag.get(tag);
+      if (!holder || holder.digest === digest) continue;
+      if (tagIsImmutable(repository.imageTagMutability, repository.imageTagMutabilityExclusionFilters, tag)) {
+        throw new ImageTagAlreadyExistsError(tag, repository.name);
+      }
+    }
   }
 
   #assignTag(repository: StoredRepository, image: StoredImage, tag: string): void {
@@ -332,12 +507,16 @@ export class EcrStore {
   }
 
   #view(repository: StoredRepository, image: StoredImage): ImageView {
+    const scan = scanAt(image, repository.registry.scanning, this.#clock());
     return {
       registryId: repository.registryId,
       region: repository.region,
       repository: repository.name,
       digest: image.digest,
       tags: [...image.tags],
+      kind: image.kind,
+      platform: image.platform,
+      children: [...image.children],
       mediaType: image.mediaType,
       sizeBytes: image.sizeBytes,
       pushedAt: image.pushedAt,
@@ -345,7 +524,7 @@ export class EcrStore {
       imageStatus: image.imageStatus,
       lastArchivedAt: image.lastArchivedAt,
       lastActivatedAt: image.lastActivatedAt,
-      scan: image.scan ? { ...image.scan } : undefined,
+      scan: scan ? { ...scan } : undefined,
       manifest: image.manifest,
     };
   }
@@ -386,11 +565,6 @@ export function imageIndexFrom(repository: StoredRepository, seq: number): numbe
     else high = mid;
   }
   return low;
-}
-
-/** When a scan finished, if the scenario does not say: a minute after the push, as scan-on-push would. */
-export function scanCompletedAt(image: StoredImage, scan: SimScan): Date {
-  return scan.completedAt ?? new Date(image.pushedAt.getTime() + ONE_MINUTE_MS);
 }
 
 function describeRef(ref: RepositoryRef): string {

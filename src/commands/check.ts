@@ -18,7 +18,7 @@ export async function runCheck(
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const assessments = await Promise.all(
-    options.images.map((image) => core.assessor.assess(image, { alwaysResolve: true })),
+    options.images.map((image) => core.assessor.assess(image, { alwaysResolve: true, allFacts: true })),
   );
   if (options.output === 'json') {
     out.write(`${JSON.stringify(assessments.map(assessmentToJson), null, 2)}\n`);
@@ -57,7 +57,7 @@ export function renderAssessments(
       ...(leading?.cells(i) ?? []),
       a.image,
       shortDigest(j.digest),
-      j.status === 'unresolved' ? `unresolved (${j.reason})` : j.status,
+      statusCell(a, j.status, j.reason),
       j.scan?.status ?? '-',
       findingsSummary(j.scan?.findings),
       j.pushedAt ? j.pushedAt.slice(0, 10) : '-',
@@ -81,6 +81,19 @@ export function renderAssessments(
   });
   lines.push('', summaryLine(assessments, noun));
   return lines.join('\n');
+}
+
+/**
+ * `resolved`, `unresolved (not_found)`, and for an image index how many platform images it has:
+ * `resolved (index, 2 platforms)`, or `resolved (index, not read)` when its platforms are unknown.
+ */
+function statusCell(a: ImageAssessment, status: string, reason: string | null): string {
+  if (status === 'unresolved') return `unresolved (${reason})`;
+  const index = a.resolution?.status === 'resolved' ? a.resolution.facts.index : null;
+  if (!index) return status;
+  const platforms = index.platforms;
+  if (!platforms) return `${status} (index, not read)`;
+  return `${status} (index, ${platforms.length} platform${platforms.length === 1 ? '' : 's'})`;
 }
 
 /** `3 images: 1 allow, 1 warn, 1 deny` plus, in audit or warn mode, what enforce would deny. */

@@ -43,7 +43,13 @@ export async function runReport(
   const scoped: Config = options.namespace
     ? { ...config, namespaces: { include: [options.namespace], exclude: [] } }
     : config;
-  const inventory = new Inventory({ config: scoped, resolver: core.resolver, assessor: core.assessor, log });
+  const inventory = new Inventory({
+    config: scoped,
+    resolver: core.resolver,
+    assessor: core.assessor,
+    log,
+    allFacts: true,
+  });
   const watcher = new PodWatcher({
     kubeConfig,
     namespaces: scoped.namespaces.include,

@@ -20,6 +20,7 @@ import {
   valueAt,
 } from './fields.ts';
 import {
+  CHECK_NAMES,
   type CheckAction,
   type ChecksConfig,
   type Config,
@@ -234,7 +235,6 @@ const CHECK_KEYS: { readonly [K in keyof ChecksConfig]: readonly string[] } = {
   imageAge: ['action', 'maxAge'],
   lifecycleRisk: ['action', 'within'],
 };
-const CHECK_NAMES = Object.keys(CHECK_KEYS) as (keyof ChecksConfig)[];
 
 function readChecks(policy: Section): ChecksConfig {
   const checks = section(policy.mapping, policy.path, 'checks', CHECK_NAMES);

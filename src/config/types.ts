@@ -49,7 +49,27 @@ export interface ChecksConfig {
   /** The repository's lifecycle policy will expire or archive the image within `within`. */
   lifecycleRisk: { action: CheckAction; within: Millis };
 }
-export type CheckName = keyof ChecksConfig;
+/**
+ * Every check, in the order the policy runs them and gives their messages: the one list the config
+ * schema, the defaults and the policy chain are derived from.
+ */
+export const CHECK_NAMES = [
+  'nonEcr',
+  'allowedRegistries',
+  'digestRequired',
+  'imageExists',
+  'archived',
+  'scanComplete',
+  'severity',
+  'scanAge',
+  'imageAge',
+  'lifecycleRisk',
+] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+// ChecksConfig must have exactly the listed checks: a check added to one and not the other fails here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+export const CHECKS_CONFIG_MATCHES_CHECK_NAMES: Same<keyof ChecksConfig, CheckName> = true;
 
 /** The whole configuration (SPEC section 2), after defaults and validation. Deeply frozen. */
 export interface Config {

@@ -1,36 +1,57 @@
-/**
- * A TTL map with an injected clock and a size bound. Expired entries are dropped on read and by a
- * sweep when the map grows past its bound, so a long-running process does not accumulate answers for
- * images nobody uses any more. Eviction past the bound is oldest-inserted first (Map order).
- */
-export class TtlCache<V> {
-  readonly #entries = new Map<string, { value: V; expiresAt: number }>();
-  readonly #now: () => number;
-  readonly #maxEntries: number;
+import { BoundedMap } from '../util/lru.ts';
 
-  constructor(now: () => number, maxEntries = 100_000) {
+/** A cached answer and whether it is still within its TTL. */
+export interface Cached<V> {
+  value: V;
+  /** false: past its TTL but within the stale window, served only while ECR cannot answer. */
+  fresh: boolean;
+}
+
+interface Entry<V> {
+  value: V;
+  expiresAt: number;
+  /** Past this even a stale answer is gone. Equal to expiresAt for answers never served stale. */
+  keepUntil: number;
+}
+
+/**
+ * Answers by key with a TTL, an injected clock and a size bound (least recently used out first).
+ * An answer may be kept `staleMs` past its TTL (ecr.staleIfError): `get` then returns it marked
+ * not fresh, and the caller decides whether a stale answer may be served (SPEC section 4, "Through an
+ * outage"). Negative answers are stored without a stale window: a missing image is not worth
+ * remembering once its negativeTTL is over.
+ */
+export class AnswerCache<V> {
+  readonly #entries: BoundedMap<string, Entry<V>>;
+  readonly #now: () => number;
+  readonly #staleMs: number;
+
+  constructor(now: () => number, options: { maxEntries?: number; staleMs?: number } = {}) {
     this.#now = now;
-    this.#maxEntries = maxEntries;
+    this.#entries = new BoundedMap(options.maxEntries ?? 100_000);
+    this.#staleMs = options.staleMs ?? 0;
   }
 
-  get(key: string): V | undefined {
+  get(key: string): Cached<V> | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.#now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    const now = this.#now();
+    if (now < entry.expiresAt) return { value: entry.value, fresh: true };
+    if (now < entry.keepUntil) return { value: entry.value, fresh: false };
+    this.#entries.delete(key);
+    return undefined;
   }
 
-  set(key: string, value: V, ttlMs: number): void {
-    if (ttlMs <= 0) {
+  /** Stores `value` for `ttlMs`; `servableStale` keeps it staleIfError longer for outages. */
+  set(key: string, value: V, ttlMs: number, servableStale: boolean): void {
+    const staleMs = servableStale ? this.#staleMs : 0;
+    if (ttlMs <= 0 && staleMs <= 0) {
       this.#entries.delete(key);
       return;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs });
-    if (this.#entries.size > this.#maxEntries) this.#evict();
+    const now = this.#now();
+    const expiresAt = now + Math.max(0, ttlMs);
+    this.#entries.set(key, { value, expiresAt, keepUntil: expiresAt + staleMs });
   }
 
   delete(key: string): void {
@@ -43,16 +64,5 @@ export class TtlCache<V> {
 
   get size(): number {
     return this.#entries.size;
-  }
-
-  #evict(): void {
-    const now = this.#now();
-    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
-    // Still too big: drop the oldest tenth at once rather than one per insert.
-    let excess = this.#entries.size - Math.floor(this.#maxEntries * 0.9);
-    for (const key of this.#entries.keys()) {
-      if (excess-- <= 0) break;
-      this.#entries.delete(key);
-    }
   }
 }

@@ -2,6 +2,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { BoundedMap } from '../util/lru.ts';
 
 /** Where the resolver gets an ECR client for a registry. Tests and the demo pass the real one, configured. */
 export interface EcrClientSource {
@@ -25,16 +26,34 @@ export interface EcrClientsOptions {
 }
 
 /**
+ * Clients kept at once. Regions are checked against the SDK's partitions before any lookup (about 40
+ * exist), so this bounds (region × assumed role) pairs with room to spare; past it the least
+ * recently used client goes.
+ */
+const MAX_CLIENTS = 128;
+/** An evicted client may still have calls in flight: it is destroyed once they have had time to end. */
+const EVICTED_CLIENT_GRACE_MS = 60_000;
+
+/**
  * One ECRClient per (region, credentials) pair, built on first use and reused: a client owns its
  * connection pool and credential cache, so building one per call (as some tools do) pays TLS setup
- * and STS round-trips on every lookup.
+ * and STS round-trips on every lookup. Bounded, so no input can make it grow without limit.
  */
 export class EcrClients implements EcrClientSource {
-  readonly #clients = new Map<string, ECRClient>();
+  readonly #clients: BoundedMap<string, ECRClient>;
   readonly #options: EcrClientsOptions;
+  readonly #retiring = new Map<NodeJS.Timeout, ECRClient>();
 
-  constructor(options: EcrClientsOptions) {
+  constructor(options: EcrClientsOptions, maxClients = MAX_CLIENTS) {
     this.#options = options;
+    this.#clients = new BoundedMap(maxClients, (_key, client) => {
+      const timer = setTimeout(() => {
+        this.#retiring.delete(timer);
+        client.destroy();
+      }, EVICTED_CLIENT_GRACE_MS);
+      timer.unref();
+      this.#retiring.set(timer, client);
+    });
   }
 
   clientFor(registryId: string, region: string): ECRClient {
@@ -56,6 +75,11 @@ export class EcrClients implements EcrClientSource {
   destroy(): void {
     for (const client of this.#clients.values()) client.destroy();
     this.#clients.clear();
+    for (const [timer, client] of this.#retiring) {
+      clearTimeout(timer);
+      client.destroy();
+    }
+    this.#retiring.clear();
   }
 
   #build(region: string, roleArn: string | undefined): ECRClient {

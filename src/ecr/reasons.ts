@@ -43,6 +43,17 @@ export function reasonOf(err: unknown): FailureReason {
   return 'error';
 }
 
+/**
+ * Whether the call failed because the endpoint's name does not resolve (an opt-in region not enabled
+ * for the account, say). Such an answer does not change from one second to the next: it is cached for
+ * negativeTTL instead of being asked again on every lookup.
+ */
+export function isDnsFailure(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === 'ENOTFOUND' || code === 'EAI_NONAME';
+}
+
 /** A short human explanation for a reason, used in messages. */
 export function describeReason(reason: FailureReason): string {
   switch (reason) {
@@ -50,6 +61,8 @@ export function describeReason(reason: FailureReason): string {
       return 'image not found in ECR';
     case 'repository_not_found':
       return 'repository not found in ECR';
+    case 'not_cached':
+      return 'not in the pull-through cache yet (the first pull fetches it from upstream)';
     case 'access_denied':
       return 'access to ECR denied';
     case 'throttled':

@@ -1,47 +1,57 @@
 import {
   BatchGetImageCommand,
-  DescribeImageScanFindingsCommand,
-  type DescribeImageScanFindingsResponse,
-  type ECRClient,
+  type BatchGetImageResponse,
   DescribeImagesCommand,
   type ImageDetail,
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config/types.ts';
 import type { EcrLocation, ImageReference } from '../images/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { TtlCache } from './cache.ts';
+import { Batcher, type BatchItem } from './batcher.ts';
+import { AnswerCache } from './cache.ts';
+import { callSender, type SendCall } from './calls.ts';
 import type { EcrClientSource } from './clients.ts';
-import { reasonOf } from './reasons.ts';
-import { scanFactsFromDetail, scanFactsFromFindingsPages } from './scan.ts';
+import { describeIds, type IdAnswer } from './describe.ts';
+import { combinePlatformScans, fetchScan, type ScanAnswer } from './findings.ts';
+import { ACCEPTED_MEDIA_TYPES, type IndexEntry, isIndexMediaType, parseIndexManifest } from './indexes.ts';
+import { Lanes } from './lanes.ts';
+import { TagMutability } from './mutability.ts';
+import { PullThroughRules } from './pull-through.ts';
+import { scanFactsFromDetail } from './scan.ts';
 import {
+  type CacheResult,
   DEFINITE_REASONS,
   type FailureReason,
+  FINISHED_SCAN_STATUSES,
   type ImageFacts,
   type ImageStatus,
+  type IndexFacts,
+  type Lane,
   noopObserver,
+  type PlatformFacts,
   type Resolution,
   type ResolverObserver,
   type ScanFacts,
+  TRANSIENT_REASONS,
 } from './types.ts';
 
 /** ECR accepts at most 100 image IDs per DescribeImages / BatchGetImage call. */
 const MAX_IDS_PER_CALL = 100;
 /** DescribeImages listings return at most 1000 images a page. */
 const LISTING_PAGE_SIZE = 1000;
-/** DescribeImageScanFindings pages hold at most 1000 findings. */
-const FINDINGS_PAGE_SIZE = 1000;
-/** Manifest types we accept from BatchGetImage: single-platform and multi-platform, Docker and OCI. */
-const ACCEPTED_MEDIA_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v1+prettyjws',
-];
+/**
+ * Index manifests kept. An index is content-addressed, so its platform list never changes: it is
+ * read once per digest (one BatchGetImage, which ECR counts as a pull) and kept for the process's
+ * life, up to this many indexes, least recently used out first.
+ */
+const MAX_INDEXES = 20_000;
+/** Answers kept per cache (tags, details, scans): a cluster runs a few thousand distinct images. */
+const MAX_ANSWERS = 100_000;
+/** An index manifest's answer, cached "forever" (bounded by MAX_INDEXES). */
+const FOREVER_MS = 100 * 365 * 86_400_000;
 
-type Failure = { ok: false; reason: FailureReason; message: string };
+type Failure = { ok: false; reason: FailureReason; message: string; dns?: boolean };
 
 /**
  * What the facts take from an ImageDetail, and all the detail cache keeps: the SDK object carries
@@ -49,7 +59,14 @@ type Failure = { ok: false; reason: FailureReason; message: string };
  */
 type DetailFacts = Pick<
   ImageFacts,
-  'tags' | 'imageStatus' | 'pushedAt' | 'lastRecordedPullTime' | 'sizeBytes' | 'manifestMediaType'
+  | 'tags'
+  | 'imageStatus'
+  | 'pushedAt'
+  | 'lastRecordedPullTime'
+  | 'lastArchivedAt'
+  | 'lastActivatedAt'
+  | 'sizeBytes'
+  | 'manifestMediaType'
 > & {
   /** Scan facts ECR put in the detail itself (legacy basic scanner), else null. */
   scan: ScanFacts | null;
@@ -57,19 +74,20 @@ type DetailFacts = Pick<
 
 type TagAnswer = { ok: true; digest: string; detail?: DetailFacts } | Failure;
 type DetailAnswer = { ok: true; detail: DetailFacts } | Failure;
-type ScanAnswer = { ok: true; scan: ScanFacts } | Failure;
-/** How an ask was served: from cache, by joining a request in flight, or by a new request. */
-type CacheResult = 'hit' | 'coalesced' | 'miss';
+type IndexAnswer = { ok: true; platforms: IndexEntry[] } | Failure;
+type Answer = TagAnswer | DetailAnswer | ScanAnswer | IndexAnswer;
 
-interface PendingItem {
-  key: string;
-  id: ImageIdentifier;
-  settle: (answer: DetailAnswer | TagAnswer) => void;
-}
-interface PendingGroup {
-  operation: 'DescribeImages' | 'BatchGetImage';
+/** A batched call target: one repository of one registry, for one lane and operation. */
+interface RepositoryGroup {
+  lane: Lane;
   loc: EcrLocation;
-  items: PendingItem[];
+}
+
+export interface ResolveOptions {
+  /** `admission` for the webhook's lookups (their own share of concurrency, stale answers at once). */
+  lane?: Lane;
+  /** Also learn whether the reference's tag is immutable (JSON output, digestRequired.acceptImmutableTags). */
+  tagMutability?: boolean;
 }
 
 export interface ResolverOptions {
@@ -83,57 +101,100 @@ export interface ResolverOptions {
 
 /**
  * The one way ecr-warden learns about ECR images; the inventory, the webhook, `report` and `check` all
- * ask it. For every ask it: answers from cache when it can (tag→digest for tagTTL, details and scans
- * for detailTTL, definite failures for negativeTTL); joins a request already in flight for the same
- * image; otherwise queues the image and, on the next turn of the event loop, sends one call per
- * (account, region, repository) and 100 image IDs. All ECR calls share one p-limit bound.
+ * ask it. For every ask, in stages (tag → digest, digest → details, index → platform images, digest →
+ * scan, and the tag's mutability beside them), it answers from cache when it can, joins a request
+ * already in flight, or queues the image for the next batched call to its repository (batcher.ts,
+ * describe.ts). Every call goes through one path (calls.ts) within its lane's share of concurrency
+ * (lanes.ts). A known answer outlives its TTL by ecr.staleIfError while ECR fails, and the webhook gets
+ * an expired answer at once while one refresh runs behind it.
  */
 export class Resolver {
   readonly #ecr: Config['ecr'];
-  readonly #clients: EcrClientSource;
-  readonly #observer: ResolverObserver;
   readonly #log: Logger;
-  readonly #now: () => number;
-  readonly #limit: LimitFunction;
+  readonly #observer: ResolverObserver;
+  readonly lanes: Lanes;
+  readonly #send: SendCall;
 
-  readonly #tags: TtlCache<TagAnswer>;
-  readonly #details: TtlCache<DetailAnswer>;
-  readonly #scans: TtlCache<ScanAnswer>;
-  readonly #inflight = new Map<string, Promise<TagAnswer | DetailAnswer | ScanAnswer>>();
-
-  #pending = new Map<string, PendingGroup>();
-  #flushScheduled = false;
+  readonly #tags: AnswerCache<TagAnswer>;
+  readonly #details: AnswerCache<DetailAnswer>;
+  readonly #scans: AnswerCache<ScanAnswer>;
+  readonly #indexes: AnswerCache<IndexAnswer>;
+  readonly #inflight = new Map<string, Promise<Answer>>();
+  readonly #describe: Batcher<RepositoryGroup, ImageIdentifier, IdAnswer>;
+  readonly #batchGetTags: Batcher<RepositoryGroup, ImageIdentifier, TagAnswer>;
+  readonly #batchGetIndexes: Batcher<RepositoryGroup, string, IndexAnswer>;
+  readonly #pullThrough: PullThroughRules;
+  readonly #mutability: TagMutability;
 
   constructor(options: ResolverOptions) {
     this.#ecr = options.ecr;
-    this.#clients = options.clients;
     this.#observer = options.observer ?? noopObserver;
     this.#log = (options.log ?? silentLogger).child({ component: 'resolver' });
-    this.#now = options.now ?? Date.now;
-    this.#limit = pLimit(options.ecr.maxConcurrency);
-    this.#tags = new TtlCache(this.#now);
-    this.#details = new TtlCache(this.#now);
-    this.#scans = new TtlCache(this.#now);
+    const now = options.now ?? Date.now;
+    this.lanes = new Lanes(options.ecr.maxConcurrency);
+    this.#send = callSender(options.clients, this.lanes, this.#observer, this.#log);
+    const cacheOptions = { maxEntries: MAX_ANSWERS, staleMs: options.ecr.staleIfError };
+    this.#tags = new AnswerCache(now, cacheOptions);
+    this.#details = new AnswerCache(now, cacheOptions);
+    this.#scans = new AnswerCache(now, cacheOptions);
+    this.#indexes = new AnswerCache(now, { maxEntries: MAX_INDEXES });
+    const lost = (err: unknown): Failure => {
+      this.#log.error({ err }, 'an ECR batch failed unexpectedly');
+      return { ok: false, reason: 'error', message: 'internal error' };
+    };
+    this.#describe = new Batcher({
+      chunkSize: MAX_IDS_PER_CALL,
+      send: (group, items) => this.#describeBatch(group, items),
+      onLost: lost,
+    });
+    this.#batchGetTags = new Batcher({
+      chunkSize: MAX_IDS_PER_CALL,
+      send: (group, items) => this.#batchGetTagsBatch(group, items),
+      onLost: lost,
+    });
+    this.#batchGetIndexes = new Batcher({
+      chunkSize: MAX_IDS_PER_CALL,
+      send: (group, items) => this.#batchGetIndexesBatch(group, items),
+      onLost: lost,
+    });
+    this.#pullThrough = new PullThroughRules({
+      send: (lane, registry, send) => this.#send(lane, 'DescribePullThroughCacheRules', registry, send),
+      now,
+      ttlMs: options.ecr.refreshInterval,
+      failureTtlMs: options.ecr.negativeTTL,
+    });
+    this.#mutability = new TagMutability({
+      send: (lane, registry, send) => this.#send(lane, 'DescribeRepositories', registry, send),
+      now,
+      ttlMs: options.ecr.detailTTL,
+      failureTtlMs: options.ecr.negativeTTL,
+    });
   }
 
   /** Resolves ECR references; the result has one entry per input, in order. Never rejects. */
-  resolve(refs: readonly ImageReference[]): Promise<Resolution[]> {
-    return Promise.all(refs.map((ref) => this.resolveOne(ref)));
+  resolve(refs: readonly ImageReference[], options: ResolveOptions = {}): Promise<Resolution[]> {
+    return Promise.all(refs.map((ref) => this.resolveOne(ref, options)));
   }
 
-  async resolveOne(ref: ImageReference): Promise<Resolution> {
+  async resolveOne(ref: ImageReference, options: ResolveOptions = {}): Promise<Resolution> {
     const loc = ref.ecr;
     if (!loc) return unresolved('invalid_reference', `${ref.original} is not an Amazon ECR image`);
     const served: CacheResult[] = [];
     try {
-      return await this.#resolveEcr(loc, ref, served);
+      return await this.#resolveEcr(loc, ref, options.lane ?? 'bulk', served, options.tagMutability === true);
     } catch (err) {
       // Defensive: every stage returns failures as values, so this is a bug, not an ECR answer.
       this.#log.error({ err, image: ref.original }, 'resolver failed unexpectedly');
       return unresolved('error', `internal error resolving ${ref.original}`);
     } finally {
       this.#observer.cache(
-        served.includes('miss') ? 'miss' : served.includes('coalesced') ? 'coalesced' : 'hit',
+        served.includes('stale')
+          ? 'stale'
+          : served.includes('miss')
+            ? 'miss'
+            : served.includes('coalesced')
+              ? 'coalesced'
+              : 'hit',
       );
     }
   }
@@ -143,243 +204,296 @@ export class Resolver {
     this.#tags.clear();
     this.#details.clear();
     this.#scans.clear();
+    this.#indexes.clear();
+    this.#pullThrough.clear();
+    this.#mutability.clear();
   }
 
-  async #resolveEcr(loc: EcrLocation, ref: ImageReference, served: CacheResult[]): Promise<Resolution> {
+  async #resolveEcr(
+    loc: EcrLocation,
+    ref: ImageReference,
+    lane: Lane,
+    served: CacheResult[],
+    wantMutability: boolean,
+  ): Promise<Resolution> {
     const repoKey = `${loc.registryId}/${loc.region}/${loc.repository}`;
+    // Asked beside the lookups, not after them: a webhook's answer waits for the slower of the two.
+    const tagImmutable =
+      wantMutability && ref.tag !== null
+        ? this.#mutability.isImmutable(lane, loc, loc.repository, ref.tag)
+        : Promise.resolve(null);
     let digest = ref.digest;
     let detail: DetailFacts | undefined;
 
     // Stage 1: tag → digest. A reference with a digest is pulled by digest (the runtime ignores the tag).
     if (!digest) {
       const tag = ref.tag ?? 'latest';
-      const answer: TagAnswer = await this.#ask(
-        `tag:${repoKey}:${tag}`,
+      const key = `tag:${repoKey}:${tag}`;
+      const answer = await this.#ask(
+        key,
         this.#tags,
+        lane,
         served,
-        () => this.#enqueue(this.#ecr.resolveWith, loc, { imageTag: tag }),
+        (l) => this.#fetchTag(l, loc, tag),
         (found) => {
           // Keep the tag entry small; the detail it came with goes to the detail cache.
-          this.#tags.set(`tag:${repoKey}:${tag}`, { ok: true, digest: found.digest }, this.#ecr.tagTTL);
-          if (found.detail)
+          this.#tags.set(key, { ok: true, digest: found.digest }, this.#ecr.tagTTL, true);
+          if (found.detail) {
             this.#details.set(
               detailKey(repoKey, found.digest),
               { ok: true, detail: found.detail },
               this.#ecr.detailTTL,
+              true,
             );
+          }
         },
       );
-      if (!answer.ok) return unresolved(answer.reason, answer.message);
+      if (!answer.ok) return this.#unresolvedTag(lane, loc, tag, answer);
       digest = answer.digest;
       detail = answer.detail;
     }
 
-    // Stage 2: digest → details (push time, pull time, size, status, legacy scan summary).
+    // Stage 2: digest → details (push time, pull time, size, status, manifest type).
     if (!detail) {
       const key = detailKey(repoKey, digest);
-      const answer: DetailAnswer = await this.#ask(
+      const d = digest;
+      const answer = await this.#ask(
         key,
         this.#details,
+        lane,
         served,
-        () => this.#enqueue('DescribeImages', loc, { imageDigest: digest }),
-        (found) => this.#details.set(key, { ok: true, detail: found.detail }, this.#ecr.detailTTL),
+        (l) =>
+          this.#describe
+            .ask(groupKey(l, 'DescribeImages', loc), { lane: l, loc }, { imageDigest: d })
+            .then((a) => detailAnswer(loc, { imageDigest: d }, a)),
+        (found) => this.#details.set(key, { ok: true, detail: found.detail }, this.#ecr.detailTTL, true),
       );
       if (!answer.ok) return unresolved(answer.reason, answer.message);
       detail = answer.detail;
     }
 
-    // Stage 3: scan facts, from the detail when ECR put them there, else from the findings API.
-    let scan = detail.scan;
+    // Stage 3: scan facts. An index has none of its own: they are its platform images'.
+    let scan: ScanFacts | null = null;
     let scanError: FailureReason | null = null;
-    if (!scan) {
-      const key = `scan:${repoKey}@${digest}`;
-      const answer = await this.#ask(
-        key,
-        this.#scans,
-        served,
-        () => this.#fetchScan(loc, digest),
-        // "No scan yet" changes soon after a push: keep it only as long as a negative answer.
-        (found) =>
-          this.#scans.set(
-            key,
-            found,
-            found.scan.status === 'NOT_SCANNED' ? this.#ecr.negativeTTL : this.#ecr.detailTTL,
-          ),
-      );
+    let index: IndexFacts | null = null;
+    if (isIndexMediaType(detail.manifestMediaType)) {
+      ({ scan, scanError, index } = await this.#indexScan(lane, loc, repoKey, digest, served));
+    } else if (detail.scan) {
+      scan = detail.scan;
+    } else {
+      const answer = await this.#scanOf(lane, loc, repoKey, digest, served);
       if (answer.ok) scan = answer.scan;
       else scanError = answer.reason;
     }
-    return { status: 'resolved', facts: toFacts(loc, digest, detail, scan, scanError) };
+    return {
+      status: 'resolved',
+      facts: {
+        registryId: loc.registryId,
+        region: loc.region,
+        repository: loc.repository,
+        digest,
+        ...detail,
+        scan,
+        scanError,
+        index,
+        tagImmutable: await tagImmutable,
+      },
+    };
   }
 
   /**
-   * Cache, then in-flight request, then a new request; records how the ask was served. `keep` stores
-   * a successful answer; definite failures are cached for negativeTTL and transient ones not at all,
-   * so the next ask tries again (coalesced while in flight).
+   * An index's platform images and their scans (SPEC section 4). With ecr.followIndexes off, or when
+   * the index manifest cannot be read, its findings are unknown.
    */
-  async #ask<A extends TagAnswer | DetailAnswer | ScanAnswer>(
-    key: string,
-    cache: TtlCache<A>,
+  async #indexScan(
+    lane: Lane,
+    loc: EcrLocation,
+    repoKey: string,
+    digest: string,
     served: CacheResult[],
-    fetch: () => Promise<A>,
+  ): Promise<{ scan: ScanFacts | null; scanError: FailureReason | null; index: IndexFacts }> {
+    if (!this.#ecr.followIndexes)
+      return { scan: null, scanError: null, index: { platforms: null, error: null } };
+    const key = `index:${repoKey}@${digest}`;
+    const manifest = await this.#ask(
+      key,
+      this.#indexes,
+      lane,
+      served,
+      (l) => this.#batchGetIndexes.ask(groupKey(l, 'BatchGetImage', loc), { lane: l, loc }, digest),
+      (found) => this.#indexes.set(key, found, FOREVER_MS, false),
+    );
+    if (!manifest.ok) {
+      return { scan: null, scanError: manifest.reason, index: { platforms: null, error: manifest.reason } };
+    }
+    const platforms = await Promise.all(
+      manifest.platforms.map(async ({ platform, digest: platformDigest }): Promise<PlatformFacts> => {
+        const answer = await this.#scanOf(lane, loc, repoKey, platformDigest, served);
+        return answer.ok
+          ? { platform, digest: platformDigest, scan: answer.scan, scanError: null }
+          : { platform, digest: platformDigest, scan: null, scanError: answer.reason };
+      }),
+    );
+    return { ...combinePlatformScans(platforms), index: { platforms, error: null } };
+  }
+
+  /** One digest's scan from DescribeImageScanFindings. An unfinished scan is kept no longer than negativeTTL. */
+  #scanOf(
+    lane: Lane,
+    loc: EcrLocation,
+    repoKey: string,
+    digest: string,
+    served: CacheResult[],
+  ): Promise<ScanAnswer> {
+    const key = `scan:${repoKey}@${digest}`;
+    return this.#ask(
+      key,
+      this.#scans,
+      lane,
+      served,
+      (l) =>
+        fetchScan({ registryId: loc.registryId, repository: loc.repository, digest }, (send) =>
+          this.#send(l, 'DescribeImageScanFindings', loc, send),
+        ),
+      (found) =>
+        this.#scans.set(
+          key,
+          found,
+          FINISHED_SCAN_STATUSES.has(found.scan.status)
+            ? this.#ecr.detailTTL
+            : Math.min(this.#ecr.negativeTTL, this.#ecr.detailTTL),
+          true,
+        ),
+    );
+  }
+
+  /**
+   * Cache, then a request in flight, then a new request; records how the ask was served. `keep` stores
+   * a successful answer; definite failures (and DNS failures) are cached for negativeTTL and transient
+   * ones not at all, so the next ask tries again.
+   *
+   * Past its TTL a known answer is still at hand for ecr.staleIfError: the webhook (admission lane)
+   * gets it at once while one refresh runs behind it in the bulk lane; anyone else asks ECR, and gets
+   * the known answer when ECR fails transiently (throttled, timeout, 5xx), never a blank.
+   */
+  async #ask<A extends Answer>(
+    key: string,
+    cache: AnswerCache<A>,
+    lane: Lane,
+    served: CacheResult[],
+    fetch: (lane: Lane) => Promise<A>,
     keep: (answer: A & { ok: true }) => void,
   ): Promise<A> {
     const cached = cache.get(key);
-    if (cached) {
+    if (cached?.fresh) {
       served.push('hit');
-      return cached;
+      return cached.value;
     }
-    const inflight = this.#inflight.get(key) as Promise<A> | undefined;
-    if (inflight) {
-      served.push('coalesced');
-      return inflight;
+    const known = cached && cached.value.ok ? cached.value : undefined;
+    if (known && lane === 'admission') {
+      served.push('stale');
+      void this.#request(key, cache, 'bulk', fetch, keep);
+      return known;
     }
-    served.push('miss');
-    const request = fetch().then((answer) => {
-      if (answer.ok) keep(answer as A & { ok: true });
-      else if (DEFINITE_REASONS.has(answer.reason)) cache.set(key, answer, this.#ecr.negativeTTL);
-      return answer;
-    });
-    this.#inflight.set(key, request);
-    try {
-      return await request;
-    } finally {
-      this.#inflight.delete(key);
+    const { answer, joined } = this.#request(key, cache, lane, fetch, keep);
+    served.push(joined ? 'coalesced' : 'miss');
+    const result = await answer;
+    if (!result.ok && known && TRANSIENT_REASONS.has(result.reason)) {
+      served.push('stale');
+      return known;
     }
+    return result;
   }
 
-  /** Queues one image ID for the next batched call to its repository. */
-  #enqueue(
-    operation: 'DescribeImages' | 'BatchGetImage',
-    loc: EcrLocation,
-    id: ImageIdentifier,
-  ): Promise<TagAnswer & DetailAnswer> {
-    const groupKey = `${operation}|${loc.registryId}|${loc.region}|${loc.repository}`;
-    let group = this.#pending.get(groupKey);
-    if (!group) {
-      group = { operation, loc, items: [] };
-      this.#pending.set(groupKey, group);
-    }
-    const { promise, resolve } = Promise.withResolvers<TagAnswer & DetailAnswer>();
-    group.items.push({
-      key: id.imageTag ?? id.imageDigest ?? '',
-      id,
-      settle: resolve as PendingItem['settle'],
+  #request<A extends Answer>(
+    key: string,
+    cache: AnswerCache<A>,
+    lane: Lane,
+    fetch: (lane: Lane) => Promise<A>,
+    keep: (answer: A & { ok: true }) => void,
+  ): { answer: Promise<A>; joined: boolean } {
+    // Per lane: a webhook lookup must not wait on a bulk request still queued behind a refresh.
+    const flightKey = `${lane}|${key}`;
+    const inflight = this.#inflight.get(flightKey) as Promise<A> | undefined;
+    if (inflight) return { answer: inflight, joined: true };
+    const answer = fetch(lane).then((found) => {
+      if (found.ok) keep(found as A & { ok: true });
+      else if (DEFINITE_REASONS.has(found.reason) || found.dns)
+        cache.set(key, found, this.#ecr.negativeTTL, false);
+      return found;
     });
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      // setImmediate, not a microtask: asks made across a chain of awaits in this turn share the batch.
-      setImmediate(() => this.#flush());
-    }
-    return promise;
+    this.#inflight.set(flightKey, answer);
+    void answer.finally(() => this.#inflight.delete(flightKey));
+    return { answer, joined: false };
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const groups = this.#pending;
-    this.#pending = new Map();
-    for (const group of groups.values()) {
-      for (let i = 0; i < group.items.length; i += MAX_IDS_PER_CALL) {
-        const chunk = group.items.slice(i, i + MAX_IDS_PER_CALL);
-        const run =
-          group.operation === 'DescribeImages'
-            ? this.#describe(group.loc, chunk)
-            : this.#batchGet(group.loc, chunk);
-        run.catch((err: unknown) => {
-          this.#log.error({ err }, 'batch failed unexpectedly');
-          for (const item of chunk) item.settle(failure('error', 'internal error'));
-        });
+  #fetchTag(lane: Lane, loc: EcrLocation, tag: string): Promise<TagAnswer> {
+    const id = { imageTag: tag };
+    if (this.#ecr.resolveWith === 'BatchGetImage') {
+      return this.#batchGetTags.ask(groupKey(lane, 'BatchGetImage:tags', loc), { lane, loc }, id);
+    }
+    return this.#describe
+      .ask(groupKey(lane, 'DescribeImages', loc), { lane, loc }, id)
+      .then((a) => tagAnswer(loc, id, a));
+  }
+
+  /** A tag ECR does not have: under a pull-through cache rule, it is simply not pulled yet. */
+  async #unresolvedTag(lane: Lane, loc: EcrLocation, tag: string, failure: Failure): Promise<Resolution> {
+    if (failure.reason === 'not_found' || failure.reason === 'repository_not_found') {
+      if (await this.#pullThrough.covers(lane, loc, loc.repository)) {
+        return unresolved(
+          'not_cached',
+          `${loc.repository}:${tag} is not in the pull-through cache yet; the first pull fetches it from the upstream registry`,
+        );
       }
     }
+    return unresolved(failure.reason, failure.message);
   }
 
-  /**
-   * DescribeImages for up to 100 IDs of one repository. ECR fails the whole call with
-   * ImageNotFoundException when any one ID is missing, so on that error the batch is split in
-   * halves: one missing ID among 100 costs 1 + 2·log2(100) ≈ 15 calls. When both halves fail too,
-   * several IDs are missing and bisecting would approach one call per image, so the repository is
-   * listed instead (1000 images a page) and the IDs matched locally.
-   */
-  async #describe(loc: EcrLocation, items: PendingItem[], knownToMiss = false): Promise<void> {
-    if (!knownToMiss && (await this.#describeBatch(loc, items)) !== 'not_found') return;
-    const half = Math.ceil(items.length / 2);
-    const halves = [items.slice(0, half), items.slice(half)];
-    const answers = await Promise.all(halves.map((h) => this.#describeBatch(loc, h)));
-    if (answers.every((a) => a === 'not_found')) {
-      await this.#describeByListing(loc, items);
-      return;
-    }
-    await Promise.all(
-      halves.filter((_, i) => answers[i] === 'not_found').map((h) => this.#describe(loc, h, true)),
-    );
-  }
-
-  /** One DescribeImages call; settles every item unless it failed on a missing ID among several. */
-  async #describeBatch(loc: EcrLocation, items: PendingItem[]): Promise<'settled' | 'not_found'> {
-    const outcome = await this.#send('DescribeImages', loc, (client) =>
-      client.send(
-        new DescribeImagesCommand({
-          registryId: loc.registryId,
-          repositoryName: loc.repository,
-          imageIds: items.map((item) => item.id),
-          // ANY: an archived image must read as archived, not as missing.
-          filter: { imageStatus: 'ANY' },
-        }),
-      ),
-    );
-    if (outcome.ok) {
-      settleFromDetails(loc, items, outcome.value.imageDetails ?? []);
-      return 'settled';
-    }
-    if (outcome.reason === 'not_found') {
-      if (items.length > 1) return 'not_found';
-      items[0]!.settle(notFound(loc, items[0]!.id));
-      return 'settled';
-    }
-    const answer = failureOf(loc, outcome);
-    for (const item of items) item.settle(answer);
-    return 'settled';
-  }
-
-  /** Lists the whole repository (every tag status and image status) and answers the items from it. */
-  async #describeByListing(loc: EcrLocation, items: PendingItem[]): Promise<void> {
-    const details: ImageDetail[] = [];
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const outcome = await this.#send('DescribeImages', loc, (client) =>
-        client.send(
-          new DescribeImagesCommand({
-            registryId: loc.registryId,
-            repositoryName: loc.repository,
-            maxResults: LISTING_PAGE_SIZE,
-            filter: { tagStatus: 'ANY', imageStatus: 'ANY' },
-            ...(token ? { nextToken: token } : {}),
-          }),
+  /** DescribeImages for up to 100 IDs of one repository, by describe.ts's strategy. */
+  async #describeBatch(
+    group: RepositoryGroup,
+    items: readonly BatchItem<ImageIdentifier, IdAnswer>[],
+  ): Promise<void> {
+    const { lane, loc } = group;
+    const answers = await describeIds(
+      items.map((item) => item.id),
+      (request) =>
+        this.#send(lane, 'DescribeImages', loc, (client) =>
+          client.send(
+            new DescribeImagesCommand(
+              'imageIds' in request
+                ? {
+                    registryId: loc.registryId,
+                    repositoryName: loc.repository,
+                    imageIds: request.imageIds,
+                    // ANY: an archived image must read as archived, not as missing.
+                    filter: { imageStatus: 'ANY' },
+                  }
+                : {
+                    registryId: loc.registryId,
+                    repositoryName: loc.repository,
+                    maxResults: LISTING_PAGE_SIZE,
+                    filter: { tagStatus: 'ANY', imageStatus: 'ANY' },
+                    ...(request.nextToken ? { nextToken: request.nextToken } : {}),
+                  },
+            ),
+          ),
         ),
-      );
-      if (!outcome.ok) {
-        const answer = failureOf(loc, outcome);
-        for (const item of items) item.settle(answer);
-        return;
-      }
-      details.push(...(outcome.value.imageDetails ?? []));
-      nextToken = outcome.value.nextToken;
-    } while (nextToken);
-    settleFromDetails(loc, items, details);
+    );
+    items.forEach((item, i) => item.settle(answers[i]!));
   }
 
-  /** BatchGetImage for tags: per-image failures instead of a whole-call error. Counts as a pull in ECR. */
-  async #batchGet(loc: EcrLocation, items: PendingItem[]): Promise<void> {
-    const outcome = await this.#send('BatchGetImage', loc, (client) =>
-      client.send(
-        new BatchGetImageCommand({
-          registryId: loc.registryId,
-          repositoryName: loc.repository,
-          imageIds: items.map((item) => item.id),
-          acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
-        }),
-      ),
+  /** BatchGetImage for tags (ecr.resolveWith: BatchGetImage): per-image failures instead of a whole-call error. */
+  async #batchGetTagsBatch(
+    group: RepositoryGroup,
+    items: readonly BatchItem<ImageIdentifier, TagAnswer>[],
+  ): Promise<void> {
+    const { lane, loc } = group;
+    const outcome = await this.#batchGet(
+      lane,
+      loc,
+      items.map((item) => item.id),
     );
     if (!outcome.ok) {
       const answer = failureOf(loc, outcome);
@@ -388,102 +502,91 @@ export class Resolver {
     }
     const images = outcome.value.images ?? [];
     const failures = outcome.value.failures ?? [];
+    const lookups: Promise<void>[] = [];
     for (const item of items) {
       const tag = item.id.imageTag;
       const image = images.find((i) => i.imageId?.imageTag === tag && i.imageId?.imageDigest);
       if (image?.imageId?.imageDigest) {
-        item.settle({ ok: true, digest: image.imageId.imageDigest } as TagAnswer & DetailAnswer);
+        item.settle({ ok: true, digest: image.imageId.imageDigest });
         continue;
       }
       const f = failures.find((x) => x.imageId?.imageTag === tag);
-      switch (f?.failureCode) {
-        case 'KmsError':
-          item.settle(failure('access_denied', f.failureReason ?? 'KMS error'));
-          break;
-        case undefined:
-        case 'ImageNotFound':
-        case 'ImageInaccessible':
-          // Archived images cannot be pulled: BatchGetImage fails them as ImageInaccessible (the failure
-          // code the archive storage class brought). DescribeImages (not a pull) tells an archived
-          // image from a missing one.
-          void this.#enqueue('DescribeImages', loc, item.id).then(item.settle);
-          break;
-        case 'ImageTagDoesNotMatchDigest':
-          item.settle(notFound(loc, item.id));
-          break;
-        default:
-          item.settle(failure('error', `${f?.failureCode}: ${f?.failureReason ?? ''}`.trim()));
+      const answer = imageFailure(loc, item.id, f?.failureCode, f?.failureReason);
+      if (answer) {
+        item.settle(answer);
+        continue;
       }
+      // Archived images fail BatchGetImage (ImageNotFound, or ImageInaccessible): DescribeImages, which
+      // is not a pull, tells an archived image from a missing one.
+      lookups.push(
+        this.#describe
+          .ask(groupKey(lane, 'DescribeImages', loc), group, item.id)
+          .then((a) => item.settle(tagAnswer(loc, item.id, a))),
+      );
     }
+    await Promise.all(lookups);
   }
 
   /**
-   * Scan facts for one digest from DescribeImageScanFindings: AWS-native basic scanning and enhanced
-   * (Inspector) scanning leave DescribeImages' scan fields empty. One image per call; pages are read
-   * only when ECR gives no severity counts and the findings themselves must be counted.
+   * BatchGetImage of index manifests by digest (SPEC section 4): up to 100 a call, every manifest type
+   * accepted so ECR hands the index back as it was pushed. ECR counts each as a pull of the index.
    */
-  async #fetchScan(loc: EcrLocation, digest: string): Promise<ScanAnswer> {
-    const pages: DescribeImageScanFindingsResponse[] = [];
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const outcome = await this.#send('DescribeImageScanFindings', loc, (client) =>
-        client.send(
-          new DescribeImageScanFindingsCommand({
-            registryId: loc.registryId,
-            repositoryName: loc.repository,
-            imageId: { imageDigest: digest },
-            maxResults: FINDINGS_PAGE_SIZE,
-            ...(token ? { nextToken: token } : {}),
-          }),
-        ),
+  async #batchGetIndexesBatch(
+    group: RepositoryGroup,
+    items: readonly BatchItem<string, IndexAnswer>[],
+  ): Promise<void> {
+    const { lane, loc } = group;
+    const outcome = await this.#batchGet(
+      lane,
+      loc,
+      items.map((item) => ({ imageDigest: item.id })),
+    );
+    if (!outcome.ok) {
+      const answer = failureOf(loc, outcome);
+      for (const item of items) item.settle(answer);
+      return;
+    }
+    for (const item of items) {
+      const image = (outcome.value.images ?? []).find(
+        (i) => i.imageId?.imageDigest === item.id && i.imageManifest,
       );
-      if (!outcome.ok) {
-        if (outcome.name === 'ScanNotFoundException') {
-          return {
-            ok: true,
-            scan: { status: 'NOT_SCANNED', description: null, findings: {}, completedAt: null },
-          };
-        }
-        return failure(outcome.reason, outcome.message);
+      if (image?.imageManifest) {
+        const parsed = parseIndexManifest(image.imageManifest);
+        item.settle(
+          parsed.ok
+            ? { ok: true, platforms: parsed.platforms }
+            : { ok: false, reason: 'error', message: `${loc.repository}@${item.id}: ${parsed.message}` },
+        );
+        continue;
       }
-      pages.push(outcome.value);
-      // Counts on the first page make the rest unnecessary.
-      if (outcome.value.imageScanFindings?.findingSeverityCounts) break;
-      nextToken = outcome.value.nextToken;
-    } while (nextToken);
-    return { ok: true, scan: scanFactsFromFindingsPages(pages) };
-  }
-
-  /** One ECR call for a registry: within the shared concurrency bound, timed, errors as reasons. */
-  #send<T>(operation: string, loc: EcrLocation, send: (client: ECRClient) => Promise<T>) {
-    const client = this.#clients.clientFor(loc.registryId, loc.region);
-    return this.#limit(() => this.#call(operation, loc.region, () => send(client)));
-  }
-
-  /** Runs one ECR call, timing it and turning any error into a reason. */
-  async #call<T>(
-    operation: string,
-    region: string,
-    send: () => Promise<T>,
-  ): Promise<{ ok: true; value: T } | { ok: false; reason: FailureReason; name: string; message: string }> {
-    const started = performance.now();
-    try {
-      const value = await send();
-      this.#observer.ecrRequest(operation, region, 'success', (performance.now() - started) / 1000);
-      return { ok: true, value };
-    } catch (err) {
-      const reason = reasonOf(err);
-      const name = (err as { name?: string })?.name ?? 'Error';
-      const message = err instanceof Error ? err.message : String(err);
-      // A missing image or scan is an answer; anything else is worth a debug line.
-      if (reason !== 'not_found' && name !== 'ScanNotFoundException') {
-        this.#log.debug({ err, operation, region }, 'ECR call failed');
-      }
-      this.#observer.ecrRequest(operation, region, reason, (performance.now() - started) / 1000);
-      return { ok: false, reason, name, message };
+      const f = (outcome.value.failures ?? []).find((x) => x.imageId?.imageDigest === item.id);
+      item.settle(
+        imageFailure(loc, { imageDigest: item.id }, f?.failureCode, f?.failureReason) ??
+          notFoundFailure(loc, { imageDigest: item.id }),
+      );
     }
   }
+
+  #batchGet(lane: Lane, loc: EcrLocation, imageIds: ImageIdentifier[]) {
+    return this.#send<BatchGetImageResponse>(lane, 'BatchGetImage', loc, (client) =>
+      client.send(
+        new BatchGetImageCommand({
+          registryId: loc.registryId,
+          repositoryName: loc.repository,
+          imageIds,
+          acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
+        }),
+      ),
+    );
+  }
+}
+
+function groupKey(lane: Lane, operation: string, loc: EcrLocation): string {
+  return `${lane}|${operation}|${loc.registryId}|${loc.region}|${loc.repository}`;
+}
+
+function detailKey(repoKey: string, digest: string): string {
+  return `digest:${repoKey}@${digest}`;
 }
 
 function detailFacts(detail: ImageDetail): DetailFacts {
@@ -493,85 +596,82 @@ function detailFacts(detail: ImageDetail): DetailFacts {
     imageStatus: (detail.imageStatus as ImageStatus | undefined) ?? 'ACTIVE',
     pushedAt: detail.imagePushedAt ?? null,
     lastRecordedPullTime: detail.lastRecordedPullTime ?? null,
+    lastArchivedAt: detail.lastArchivedAt ?? null,
+    lastActivatedAt: detail.lastActivatedAt ?? null,
     sizeBytes: detail.imageSizeInBytes ?? null,
     manifestMediaType: detail.imageManifestMediaType ?? null,
-    scan: scanFactsFromDetail(detail),
+    // An index carries no scan of its own (its platform images do); a stray summary on one is ignored.
+    scan: isIndexMediaType(detail.imageManifestMediaType) ? null : scanFactsFromDetail(detail),
   };
 }
 
-function toFacts(
+function tagAnswer(loc: EcrLocation, id: ImageIdentifier, answer: IdAnswer): TagAnswer {
+  if (!answer.ok) return failureFor(loc, id, answer);
+  const digest = answer.detail.imageDigest;
+  if (!digest) return notFoundFailure(loc, id);
+  return { ok: true, digest, detail: detailFacts(answer.detail) };
+}
+
+function detailAnswer(loc: EcrLocation, id: ImageIdentifier, answer: IdAnswer): DetailAnswer {
+  return answer.ok ? { ok: true, detail: detailFacts(answer.detail) } : failureFor(loc, id, answer);
+}
+
+/** A failure with the repository and registry named in its message. */
+function failureFor(loc: EcrLocation, id: ImageIdentifier, answer: IdAnswer & { ok: false }): Failure {
+  if (answer.reason === 'not_found') return notFoundFailure(loc, id);
+  if (answer.reason === 'repository_not_found') return repositoryNotFound(loc);
+  return { ok: false, reason: answer.reason, message: answer.message, dns: answer.dns === true };
+}
+
+/** A failed call's answer for every image it asked about. */
+function failureOf(
   loc: EcrLocation,
-  digest: string,
-  detail: DetailFacts,
-  scan: ScanFacts | null,
-  scanError: FailureReason | null,
-): ImageFacts {
-  return {
-    registryId: loc.registryId,
-    region: loc.region,
-    repository: loc.repository,
-    digest,
-    tags: detail.tags,
-    imageStatus: detail.imageStatus,
-    pushedAt: detail.pushedAt,
-    lastRecordedPullTime: detail.lastRecordedPullTime,
-    sizeBytes: detail.sizeBytes,
-    manifestMediaType: detail.manifestMediaType,
-    scan,
-    scanError,
-  };
+  outcome: { reason: FailureReason; message: string; dns: boolean },
+): Failure {
+  return outcome.reason === 'repository_not_found'
+    ? repositoryNotFound(loc)
+    : { ok: false, reason: outcome.reason, message: outcome.message, dns: outcome.dns };
 }
 
-/** Answers each item from the details ECR returned: by digest, or by a tag the image carries. */
-function settleFromDetails(
+/**
+ * BatchGetImage's per-image failure as an answer (failure codes from the service model's
+ * ImageFailureCode); undefined where DescribeImages must tell (a missing or an archived image).
+ */
+function imageFailure(
   loc: EcrLocation,
-  items: readonly PendingItem[],
-  details: readonly ImageDetail[],
-): void {
-  const byDigest = new Map<string, ImageDetail>();
-  const byTag = new Map<string, ImageDetail>();
-  for (const d of details) {
-    if (!d.imageDigest) continue;
-    byDigest.set(d.imageDigest, d);
-    for (const tag of d.imageTags ?? []) byTag.set(tag, d);
+  id: ImageIdentifier,
+  code: string | undefined,
+  reason: string | undefined,
+): Failure | undefined {
+  switch (code) {
+    case undefined:
+    case 'ImageNotFound':
+    case 'ImageInaccessible':
+      return undefined;
+    case 'KmsError':
+      return { ok: false, reason: 'access_denied', message: reason ?? 'KMS error' };
+    case 'ImageTagDoesNotMatchDigest':
+      return notFoundFailure(loc, id);
+    case 'UpstreamTooManyRequests':
+      return { ok: false, reason: 'throttled', message: `${code}: ${reason ?? ''}`.trim() };
+    default:
+      return { ok: false, reason: 'error', message: `${code}: ${reason ?? ''}`.trim() };
   }
-  for (const item of items) {
-    const detail = item.id.imageDigest
-      ? byDigest.get(item.id.imageDigest)
-      : byTag.get(item.id.imageTag ?? '');
-    if (detail?.imageDigest)
-      item.settle({ ok: true, digest: detail.imageDigest, detail: detailFacts(detail) });
-    else item.settle(notFound(loc, item.id));
-  }
-}
-
-function detailKey(repoKey: string, digest: string): string {
-  return `digest:${repoKey}@${digest}`;
-}
-
-function failure(reason: FailureReason, message: string): Failure {
-  return { ok: false, reason, message };
 }
 
 function unresolved(reason: FailureReason, message: string): Resolution {
   return { status: 'unresolved', reason, message };
 }
 
-function notFound(loc: EcrLocation, id: ImageIdentifier): Failure {
+function notFoundFailure(loc: EcrLocation, id: ImageIdentifier): Failure {
   const what = id.imageDigest ? `digest ${id.imageDigest}` : `tag ${id.imageTag}`;
-  return failure('not_found', `${what} not found in repository ${loc.repository}`);
-}
-
-/** A failed call's answer for every image it asked about. */
-function failureOf(loc: EcrLocation, outcome: { reason: FailureReason; message: string }): Failure {
-  return outcome.reason === 'repository_not_found'
-    ? repositoryNotFound(loc)
-    : failure(outcome.reason, outcome.message);
+  return { ok: false, reason: 'not_found', message: `${what} not found in repository ${loc.repository}` };
 }
 
 function repositoryNotFound(loc: EcrLocation): Failure {
-  return failure(
-    'repository_not_found',
-    `repository ${loc.repository} not found in registry ${loc.registryId} (${loc.region})`,
-  );
+  return {
+    ok: false,
+    reason: 'repository_not_found',
+    message: `repository ${loc.repository} not found in registry ${loc.registryId} (${loc.region})`,
+  };
 }

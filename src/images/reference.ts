@@ -18,6 +18,7 @@
  * expression: JavaScript's backtracking engine could take polynomial time on the combined pattern,
  * Go's RE2 cannot, and hostile input must stay cheap here too.
  */
+import { isKnownRegion } from './regions.ts';
 import type { EcrLocation, ImageReference, ParseResult } from './types.ts';
 
 /**
@@ -173,12 +174,13 @@ export function parseImageReference(input: string): ParseResult {
   }
   const tag = parts.tag ?? (parts.digest === null ? DEFAULT_TAG : null);
   const fields = { registry, path, tag, digest: parts.digest };
-  const ref: ImageReference = {
-    original: input,
-    ...fields,
-    normalized: formatReference(fields),
-    ecr: ecrLocation(registry, path),
-  };
+  const ecr = ecrLocation(registry, path);
+  // An ECR host naming a region no AWS partition has cannot be pulled from; taken as given it would
+  // cost an ECR client, DNS lookups and metric series per made-up region (SPEC section 4).
+  if (ecr && !isKnownRegion(ecr.region)) {
+    return invalid(`${quote(registry)} names ${quote(ecr.region)}, which is not an AWS region`);
+  }
+  const ref: ImageReference = { original: input, ...fields, normalized: formatReference(fields), ecr };
   return { ok: true, ref };
 }
 

@@ -2,6 +2,7 @@ import type { Assessor, ImageAssessment } from '../assessor.ts';
 import type { Config } from '../config/types.ts';
 import type { Resolver } from '../ecr/resolver.ts';
 import type { Resolution } from '../ecr/types.ts';
+import { needsTagMutability } from '../policy/evaluate.ts';
 import { parseImageReference } from '../images/reference.ts';
 import type { ParseResult } from '../images/types.ts';
 import type { PodSink } from '../kube/pod-watcher.ts';
@@ -42,6 +43,8 @@ export interface InventoryOptions {
   minRetryMs?: number;
   /** Called when pod or image counts change (the pods_tracked / images_tracked gauges). */
   onCounts?: (pods: number, images: number) => void;
+  /** Learn every fact ECR gives, the tags' mutability included (`report` shows them all). */
+  allFacts?: boolean;
 }
 
 /**
@@ -58,6 +61,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
   readonly #now: () => number;
   readonly #onCounts: InventoryOptions['onCounts'];
   readonly #minRetryMs: number;
+  readonly #tagMutability: boolean;
   readonly #pods = new Map<string, TrackedPod>();
   readonly #images = new Map<string, ImageEntry>();
   readonly #excluded: ReadonlySet<string>;
@@ -78,6 +82,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
     this.#now = options.now ?? Date.now;
     this.#onCounts = options.onCounts;
     this.#minRetryMs = options.minRetryMs ?? 5_000;
+    this.#tagMutability = options.allFacts === true || needsTagMutability(options.config.policy);
     this.#excluded = new Set(options.config.namespaces.exclude);
   }
 
@@ -190,14 +195,20 @@ export class Inventory implements PodSink, ImageSeriesSource {
     const work = Promise.all(
       batch.map(async (entry) => {
         if (!entry.parsed.ok) return;
-        const resolution = await this.#resolver.resolveOne(entry.parsed.ref);
+        const resolution = await this.#resolver.resolveOne(entry.parsed.ref, {
+          lane: 'bulk',
+          tagMutability: this.#tagMutability,
+        });
         // The image may have left the inventory while ECR was answering.
         if (this.#images.get(entry.image) !== entry) return;
         if (!sameResolution(entry.resolution, resolution)) {
           entry.resolution = resolution;
           this.#changed();
         }
-        if (resolution.status === 'unresolved') this.#retryLater(entry);
+        // A scan whose findings could not be read (a throttled findings call) is as good as unresolved
+        // for the policy: it is asked again on the same schedule, not kept until the next refresh.
+        if (resolution.status === 'unresolved' || resolution.facts.scanError !== null)
+          this.#retryLater(entry);
       }),
     ).then(
       () => undefined,
@@ -408,6 +419,9 @@ function sameResolution(a: Resolution | null, b: Resolution): boolean {
     x.scan?.status === y.scan?.status &&
     x.scan?.completedAt?.getTime() === y.scan?.completedAt?.getTime() &&
     JSON.stringify(x.scan?.findings) === JSON.stringify(y.scan?.findings) &&
-    x.scanError === y.scanError
+    x.scanError === y.scanError &&
+    x.tagImmutable === y.tagImmutable &&
+    x.index?.platforms?.length === y.index?.platforms?.length &&
+    x.index?.error === y.index?.error
   );
 }

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Millis } from '../config/types.ts';
 import type { FailureReason, ResolverObserver } from '../ecr/types.ts';
 import { METRICS } from './definitions.ts';
 import { ImageMetricsRenderer, type ImageSeriesSource } from './images.ts';
@@ -9,6 +10,26 @@ const labelNames = (d: { labels: readonly string[] }) => [...d.labels];
 const ECR_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Admission answers must come in milliseconds when warm and before the deadline (2 s default) always. */
 const ADMISSION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5];
+
+/**
+ * 90% of the webhook deadline in seconds, rounded to the millisecond (at least 1 ms): the bound of
+ * EcrWardenWebhookNearDeadline, which counts the reviews slower than it. The chart computes the same
+ * number from config.webhook.deadline (templates/prometheusrule.yaml) and selects the bucket by the
+ * `le` prom-client writes for it (String(number), so 1.8 or 9), so both must round alike.
+ */
+function nearDeadlineBound(deadline: Millis): number {
+  return Math.max(1, Math.round((deadline * 9) / 10)) / 1000;
+}
+
+/**
+ * ADMISSION_BUCKETS plus the deadline and nearDeadlineBound(deadline): with fixed buckets only, a
+ * deadline above the largest one (the config allows 29 s) could never show as near, and a bound
+ * inside a bucket was interpolated (a 2 s deadline reported 1.8 s when some reviews took 1.1 s).
+ */
+function admissionBuckets(deadline: Millis): number[] {
+  const bounds = new Set([...ADMISSION_BUCKETS, nearDeadlineBound(deadline), deadline / 1000]);
+  return [...bounds].sort((a, b) => a - b);
+}
 
 /**
  * The process's own prom-client Registry (never the global one, so tests and embedders can hold
@@ -29,7 +50,8 @@ export class WardenMetrics implements ResolverObserver {
   readonly #leader: Gauge;
   #images: ImageMetricsRenderer | null = null;
 
-  constructor(options: { version: string; defaultMetrics?: boolean }) {
+  /** `webhookDeadline` is config.webhook.deadline: the review histogram has buckets at it and at 90% of it. */
+  constructor(options: { version: string; webhookDeadline: Millis; defaultMetrics?: boolean }) {
     const registers = [this.registry];
     const counter = (d: (typeof METRICS)[keyof typeof METRICS]) =>
       new Counter({ name: d.name, help: d.help, labelNames: labelNames(d), registers });
@@ -49,7 +71,7 @@ export class WardenMetrics implements ResolverObserver {
       name: METRICS.admissionDuration.name,
       help: METRICS.admissionDuration.help,
       labelNames: labelNames(METRICS.admissionDuration),
-      buckets: ADMISSION_BUCKETS,
+      buckets: admissionBuckets(options.webhookDeadline),
       registers,
     });
     this.podsTracked = gauge(METRICS.podsTracked);

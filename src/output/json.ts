@@ -1,16 +1,45 @@
 import type { ImageAssessment } from '../assessor.ts';
 import type { Severity } from '../config/types.ts';
+import { isFinishedScan, type ScanFacts } from '../ecr/types.ts';
 import type { Violation } from '../policy/evaluate.ts';
+
+/**
+ * A scan as JSON. `findings` is null unless the scan finished (COMPLETE or ACTIVE): an unfinished
+ * scan's empty list means "not known yet", and `{}` would read as "no findings".
+ */
+export interface ScanJson {
+  status: string;
+  findings: Partial<Record<Severity, number>> | null;
+  completedAt: string | null;
+}
+
+/** One platform image of an index (SPEC section 7, `platforms`). */
+export interface PlatformJson {
+  platform: string;
+  digest: string;
+  scan: ScanJson | null;
+}
 
 /** One element of `check -o json` (SPEC section 7). Field names are a public contract. */
 export interface ImageJson {
   image: string;
-  ecr: { registryId: string; region: string; repository: string; tag: string | null } | null;
+  ecr: {
+    registryId: string;
+    region: string;
+    repository: string;
+    tag: string | null;
+    /** Whether ECR keeps the tag immutable; null when unknown (or a digest-only reference). */
+    tagImmutable: boolean | null;
+  } | null;
   digest: string | null;
   status: 'resolved' | 'unresolved' | 'skipped';
   reason: string | null;
   message: string | null;
-  scan: { status: string; findings: Partial<Record<Severity, number>>; completedAt: string | null } | null;
+  scan: ScanJson | null;
+  /** For an image index: its platform images (attestations left out); null for a plain image or an unread index. */
+  platforms: PlatformJson[] | null;
+  /** The lifecycle forecast for the image (SPEC section 10); null when no rule will act on it. */
+  lifecycle: { action: string; rulePriority: number; at: string; rule: string } | null;
   pushedAt: string | null;
   lastRecordedPullTime: string | null;
   imageStatus: string | null;
@@ -21,6 +50,15 @@ export interface ImageJson {
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString().replace('.000Z', 'Z') : null);
+
+function scanJson(scan: ScanFacts | null): ScanJson | null {
+  if (!scan) return null;
+  return {
+    status: scan.status,
+    findings: isFinishedScan(scan) ? { ...scan.findings } : null,
+    completedAt: iso(scan.completedAt),
+  };
+}
 
 export function assessmentToJson(a: ImageAssessment): ImageJson {
   const ref = a.parsed.ok ? a.parsed.ref : null;
@@ -36,19 +74,21 @@ export function assessmentToJson(a: ImageAssessment): ImageJson {
           region: ref.ecr.region,
           repository: ref.ecr.repository,
           tag: ref.tag,
+          tagImmutable: facts?.tagImmutable ?? null,
         }
       : null,
     digest: facts?.digest ?? ref?.digest ?? null,
     status: a.status,
     reason: a.reason,
     message,
-    scan: facts?.scan
-      ? {
-          status: facts.scan.status,
-          findings: { ...facts.scan.findings },
-          completedAt: iso(facts.scan.completedAt),
-        }
-      : null,
+    scan: scanJson(facts?.scan ?? null),
+    platforms:
+      facts?.index?.platforms?.map((p) => ({
+        platform: p.platform,
+        digest: p.digest,
+        scan: scanJson(p.scan),
+      })) ?? null,
+    lifecycle: null,
     pushedAt: iso(facts?.pushedAt),
     lastRecordedPullTime: iso(facts?.lastRecordedPullTime),
     imageStatus: facts?.imageStatus ?? null,

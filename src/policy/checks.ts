@@ -1,7 +1,7 @@
 import type { CheckName, ChecksConfig, Severity } from '../config/types.ts';
-import { SEVERITIES } from '../config/types.ts';
+import { CHECK_NAMES, SEVERITIES } from '../config/types.ts';
 import { describeReason } from '../ecr/reasons.ts';
-import type { ImageFacts, Resolution } from '../ecr/types.ts';
+import { type ImageFacts, isFinishedScan, type Resolution } from '../ecr/types.ts';
 import type { ParseResult } from '../images/types.ts';
 
 /** What a check looks at: the reference as parsed and, for ECR images, what the resolver said. */
@@ -20,10 +20,16 @@ export type CheckOutcome =
 
 export interface Check<K extends CheckName = CheckName> {
   name: K;
-  /** Whether the check needs facts from ECR (so a webhook whose ECR checks are all off never waits on ECR). */
-  needsEcr: boolean;
+  /**
+   * What the check needs from ECR with these settings: nothing, the image's facts, or the facts and
+   * whether its tag is immutable (so a webhook whose ECR checks are all off never waits on ECR).
+   */
+  needs(settings: ChecksConfig[K]): 'nothing' | 'facts' | 'tagMutability';
   run(subject: CheckSubject, settings: ChecksConfig[K], now: number): CheckOutcome;
 }
+
+const nothing = () => 'nothing' as const;
+const facts = () => 'facts' as const;
 
 const DAY_MS = 86_400_000;
 const PASS: CheckOutcome = { result: 'pass' };
@@ -36,7 +42,10 @@ function factsOf(subject: CheckSubject): ImageFacts | CheckOutcome {
   if (!r) return PASS;
   if (r.status === 'resolved') return r.facts;
   // A missing image is the imageExists check's business; for the others it is simply nothing to judge.
-  if (r.reason === 'not_found' || r.reason === 'repository_not_found') return PASS;
+  // Nor is an image a pull-through cache has not fetched yet: it has no facts until its first pull,
+  // and judging it unknown would, under onError: deny, keep it from ever being pulled.
+  if (r.reason === 'not_found' || r.reason === 'repository_not_found' || r.reason === 'not_cached')
+    return PASS;
   return { result: 'unknown', message: `${describeReason(r.reason)}${r.message ? ` (${r.message})` : ''}` };
 }
 
@@ -53,7 +62,7 @@ export function formatAge(ms: number): string {
 /** Images from anywhere but a private ECR registry (Docker Hub, public.ecr.aws, ghcr.io, …). */
 const nonEcr: Check<'nonEcr'> = {
   name: 'nonEcr',
-  needsEcr: false,
+  needs: nothing,
   run({ parsed }) {
     if (!parsed.ok || parsed.ref.ecr) return PASS;
     return fail(`not an Amazon ECR image (registry ${parsed.ref.registry})`);
@@ -63,7 +72,7 @@ const nonEcr: Check<'nonEcr'> = {
 /** Only the listed registries: 12-digit account IDs (any region) or registry hosts. */
 const allowedRegistries: Check<'allowedRegistries'> = {
   name: 'allowedRegistries',
-  needsEcr: false,
+  needs: nothing,
   run({ parsed }, settings) {
     if (!parsed.ok) return PASS;
     const { ref } = parsed;
@@ -78,23 +87,33 @@ const allowedRegistries: Check<'allowedRegistries'> = {
   },
 };
 
-/** Tags move; a digest names exactly one image. */
+/**
+ * Tags move; a digest names exactly one image. With acceptImmutableTags, a tag ECR refuses to move
+ * (the repository's tag mutability, SPEC section 4) counts as pinned too.
+ */
 const digestRequired: Check<'digestRequired'> = {
   name: 'digestRequired',
-  needsEcr: false,
-  run({ parsed }) {
+  needs: (settings) => (settings.acceptImmutableTags ? 'tagMutability' : 'nothing'),
+  run({ parsed, resolution }, settings) {
     if (!parsed.ok || parsed.ref.digest) return PASS;
-    return fail('not pinned to a digest');
+    if (!settings.acceptImmutableTags || !parsed.ref.ecr) return fail('not pinned to a digest');
+    const immutable = resolution?.status === 'resolved' ? resolution.facts.tagImmutable : null;
+    if (immutable === true) return PASS;
+    if (immutable === false) return fail('not pinned to a digest, and the tag is mutable');
+    // Whether the tag can move is not known: the digest is still missing, which is the check's point.
+    return fail('not pinned to a digest (tag mutability unknown)');
   },
 };
 
 /** The reference must name something that can be pulled: valid, and present in ECR. */
 const imageExists: Check<'imageExists'> = {
   name: 'imageExists',
-  needsEcr: true,
+  needs: facts,
   run({ parsed, resolution }) {
     if (!parsed.ok) return fail(`invalid image reference: ${parsed.message}`);
     if (!parsed.ref.ecr || !resolution || resolution.status === 'resolved') return PASS;
+    // Under a pull-through cache rule the first pull creates it (SPEC section 4): not a missing image.
+    if (resolution.reason === 'not_cached') return PASS;
     if (resolution.reason === 'not_found' || resolution.reason === 'repository_not_found') {
       return fail(resolution.message);
     }
@@ -105,7 +124,7 @@ const imageExists: Check<'imageExists'> = {
 /** Archived images cannot be pulled until restored; ACTIVATING ones are being restored. */
 const archived: Check<'archived'> = {
   name: 'archived',
-  needsEcr: true,
+  needs: facts,
   run(subject) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
@@ -115,39 +134,47 @@ const archived: Check<'archived'> = {
   },
 };
 
-/** Scan statuses under which findings are known: basic COMPLETE, enhanced ACTIVE (continuous scanning). */
-const COMPLETE_STATUSES = new Set(['COMPLETE', 'ACTIVE']);
+/**
+ * Why an image's scan facts are not at hand: a call failed, or the image is an index whose platform
+ * images were not read (ecr.followIndexes off, or reading the index failed).
+ */
+function scanUnknownCause(facts: ImageFacts): string {
+  if (facts.index && facts.index.platforms === null && facts.index.error === null) {
+    return 'the image is an index and ecr.followIndexes is off';
+  }
+  return describeReason(facts.scanError ?? 'error');
+}
 
+/** A finished scan: COMPLETE (basic) or ACTIVE (enhanced, continuous). */
 const scanComplete: Check<'scanComplete'> = {
   name: 'scanComplete',
-  needsEcr: true,
+  needs: facts,
   run(subject) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
-    if (!facts.scan)
-      return {
-        result: 'unknown',
-        message: `scan status unknown (${describeReason(facts.scanError ?? 'error')})`,
-      };
-    if (COMPLETE_STATUSES.has(facts.scan.status)) return PASS;
+    if (!facts.scan) return { result: 'unknown', message: `scan status unknown: ${scanUnknownCause(facts)}` };
+    if (isFinishedScan(facts.scan)) return PASS;
     if (facts.scan.status === 'NOT_SCANNED') return fail('image has not been scanned');
     const why = facts.scan.description ? `: ${facts.scan.description}` : '';
     return fail(`scan status ${facts.scan.status}${why}`);
   },
 };
 
-/** Findings per severity against the configured maximum, e.g. `3 CRITICAL findings (max 0)`. */
+/**
+ * Findings per severity against the configured maximum, e.g. `3 CRITICAL findings (max 0)`. Findings
+ * are known only from a finished scan: under IN_PROGRESS, FAILED, NOT_SCANNED and the rest, ECR's
+ * empty list means "not known yet", never "none" (SPEC section 4, "Scan states"), so the result is
+ * unknown and policy.onError decides.
+ */
 const severity: Check<'severity'> = {
   name: 'severity',
-  needsEcr: true,
+  needs: facts,
   run(subject, settings) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
-    if (!facts.scan)
-      return {
-        result: 'unknown',
-        message: `findings unknown (${describeReason(facts.scanError ?? 'error')})`,
-      };
+    if (!facts.scan) return { result: 'unknown', message: `findings unknown: ${scanUnknownCause(facts)}` };
+    if (!isFinishedScan(facts.scan))
+      return { result: 'unknown', message: `findings unknown: scan ${facts.scan.status}` };
     const over: string[] = [];
     for (const sev of SEVERITIES) {
       const max = settings.max[sev as Severity];
@@ -162,7 +189,7 @@ const severity: Check<'severity'> = {
 /** A scan older than maxAge may miss vulnerabilities published since. */
 const scanAge: Check<'scanAge'> = {
   name: 'scanAge',
-  needsEcr: true,
+  needs: facts,
   run(subject, settings, now) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
@@ -177,7 +204,7 @@ const scanAge: Check<'scanAge'> = {
 /** Images pushed long ago tend to carry old base layers. */
 const imageAge: Check<'imageAge'> = {
   name: 'imageAge',
-  needsEcr: true,
+  needs: facts,
   run(subject, settings, now) {
     const facts = factsOf(subject);
     if (isOutcome(facts)) return facts;
@@ -188,8 +215,19 @@ const imageAge: Check<'imageAge'> = {
   },
 };
 
-/** The chain, in the order messages are given. */
-export const CHECKS: readonly Check[] = [
+/**
+ * The repository's lifecycle policy will expire or archive the image within `within`. The forecast
+ * that feeds it is not part of the facts yet: until it is, the check has nothing to judge.
+ */
+const lifecycleRisk: Check<'lifecycleRisk'> = {
+  name: 'lifecycleRisk',
+  needs: nothing,
+  run() {
+    return PASS;
+  },
+};
+
+const BY_NAME: { readonly [K in CheckName]: Check<K> } = {
   nonEcr,
   allowedRegistries,
   digestRequired,
@@ -199,4 +237,8 @@ export const CHECKS: readonly Check[] = [
   severity,
   scanAge,
   imageAge,
-] as Check[];
+  lifecycleRisk,
+};
+
+/** The chain, in the order of CHECK_NAMES, which is the order messages are given. */
+export const CHECKS: readonly Check[] = CHECK_NAMES.map((name) => BY_NAME[name] as Check);

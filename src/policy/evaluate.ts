@@ -1,6 +1,6 @@
 import type { CheckName, Config } from '../config/types.ts';
 import { compileImageGlobs, type ImageGlob, matchesAnyImageGlob } from '../images/glob.ts';
-import { CHECKS, type CheckSubject } from './checks.ts';
+import { type Check, CHECKS, type CheckSubject } from './checks.ts';
 
 export type PolicyConfig = Config['policy'];
 export type Verdict = 'allow' | 'warn' | 'deny';
@@ -28,7 +28,20 @@ export interface PolicyContext {
 
 /** Whether any enabled check needs ECR facts; if none does, callers need not ask ECR at all. */
 export function needsEcrFacts(policy: PolicyConfig): boolean {
-  return CHECKS.some((check) => check.needsEcr && policy.checks[check.name].action !== 'off');
+  return CHECKS.some(
+    (check) => policy.checks[check.name].action !== 'off' && needsOf(policy, check) !== 'nothing',
+  );
+}
+
+/** Whether an enabled check needs to know if a tag is immutable (DescribeRepositories). */
+export function needsTagMutability(policy: PolicyConfig): boolean {
+  return CHECKS.some(
+    (check) => policy.checks[check.name].action !== 'off' && needsOf(policy, check) === 'tagMutability',
+  );
+}
+
+function needsOf(policy: PolicyConfig, check: Check): ReturnType<Check['needs']> {
+  return check.needs(policy.checks[check.name] as never);
 }
 
 /** Compiled exemptImages per (frozen) policy object: compiled once, not on every evaluation. */

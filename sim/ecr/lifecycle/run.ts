@@ -27,11 +27,21 @@ export interface LifecycleRun {
 }
 
 /**
- * For each image, the image indexes of the same repository that list it. No image index support in the
- * store yet, so every image stands alone: this is where the index rule gets its facts from.
+ * For each image, the image indexes of the same repository that list it (its platform images and
+ * attestation manifests are stored as untagged images beside it): the facts the evaluator's
+ * manifest-list rule reads.
  */
-function manifestListsOf(_repository: StoredRepository): ReadonlyMap<string, readonly string[]> {
-  return new Map();
+function manifestListsOf(repository: StoredRepository): ReadonlyMap<string, readonly string[]> {
+  const lists = new Map<string, string[]>();
+  for (const image of repository.images) {
+    if (image.kind !== 'index') continue;
+    for (const child of image.children) {
+      const parents = lists.get(child);
+      if (parents) parents.push(image.digest);
+      else lists.set(child, [image.digest]);
+    }
+  }
+  return lists;
 }
 
 /** The facts the evaluator reads, for every image of the repository. */

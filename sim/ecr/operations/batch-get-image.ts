@@ -2,12 +2,15 @@ import { invalidParameter } from '../errors.ts';
 import {
   type Body,
   checkListLength,
+  checkRepositoryName,
   DIGEST_PATTERN,
   type ImageIdentifier,
   isValidTag,
   MAX_IMAGE_IDS,
   optionalImageIds,
+  optionalString,
   optionalStringList,
+  registryIdOf,
 } from '../params.ts';
 import type { StoredImage, StoredRepository } from '../store.ts';
 import { type OperationContext, openRepository } from './context.ts';
@@ -85,7 +88,19 @@ function resolve(repository: StoredRepository, id: ImageIdentifier): StoredImage
 /**
  * BatchGetImage: manifests for up to 100 identifiers, with a failure entry (not an exception) per
  * identifier that cannot be served. Archived images cannot be pulled: they fail as ImageInaccessible.
- * It is the call a pull makes, so every image returned gets its lastRecordedPullTime moved to now.
+ * It is the call a pull makes ("When an image is pulled, the BatchGetImage API is called once to
+ * retrieve the image manifest", API reference), so every manifest returned gets its lastRecordedPullTime
+ * moved to now; for an index that is the index alone, as only its manifest was served.
+ *
+ * An index is served as stored, with its own media type, when the caller accepts that type (or names no
+ * types); ECR converts manifests only between single-image formats and only when pulling by tag ("If you
+ * pull by digest, there is no translation available", user guide, "Container image manifest format
+ * support"), so an index outside acceptedMediaTypes cannot be served.
+ *
+ * Under a pull through cache rule, a tag not cached yet is fetched from the upstream registry first,
+ * creating the repository if needed: the model lists UnableToGetUpstreamImageException and the
+ * Upstream* failure codes for this operation, the marks of a pull that goes upstream. Only pulls by tag
+ * do (a digest alone names nothing the cache can ask the upstream for by tag).
  */
 export function batchGetImage(body: Body, ctx: OperationContext): unknown {
   const imageIds = optionalImageIds(body, 'imageIds');
@@ -93,6 +108,7 @@ export function batchGetImage(body: Body, ctx: OperationContext): unknown {
   if (imageIds === undefined) throw invalidParameter('imageIds', 'Member must not be null');
   checkListLength(imageIds, 'imageIds', MAX_IMAGE_IDS);
   checkListLength(acceptedMediaTypes, 'acceptedMediaTypes', MAX_MEDIA_TYPES);
+  pullThroughCache(body, ctx, imageIds);
   const repository = openRepository(body, ctx, 'BatchGetImage');
   const now = ctx.clock();
 
@@ -130,4 +146,17 @@ export function batchGetImage(body: Body, ctx: OperationContext): unknown {
     });
   }
   return { images, failures };
+}
+
+/** Fetches from the upstream registry every tag asked for that a pull through cache rule covers. */
+function pullThroughCache(body: Body, ctx: OperationContext, imageIds: readonly ImageIdentifier[]): void {
+  const registryId = registryIdOf(body, ctx.store.callerAccount);
+  const name = checkRepositoryName(optionalString(body, 'repositoryName'));
+  if (ctx.store.isDenied(registryId, ctx.region, name)) return;
+  const ref = { registryId, region: ctx.region, repository: name };
+  for (const id of imageIds) {
+    if (id.imageTag === undefined || id.imageDigest !== undefined || !isValidTag(id.imageTag)) continue;
+    if (ctx.store.repository(ref)?.byTag.has(id.imageTag)) continue;
+    if (ctx.store.upstreamHas(ref, id.imageTag)) ctx.store.pullByTag(ref, id.imageTag);
+  }
 }

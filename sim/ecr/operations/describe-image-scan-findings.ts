@@ -9,7 +9,8 @@ import {
   optionalString,
   readImageIdentifier,
 } from '../params.ts';
-import { findImage, scanCompletedAt } from '../store.ts';
+import { scanAt, scanCompletedAt } from '../scan-state.ts';
+import { findImage } from '../store.ts';
 import { type OperationContext, openRepository } from './context.ts';
 import { enhancedFinding, legacyFinding, totalFindings } from './findings.ts';
 import { hasFindings, scanStatusOf, scanTimes, severityCounts } from './scan-view.ts';
@@ -21,9 +22,13 @@ import { hasFindings, scanStatusOf, scanTimes, severityCounts } from './scan-vie
 const ENHANCED_PAGE_LIMIT = 100;
 
 /**
- * DescribeImageScanFindings for one image. Legacy basic scans answer `findings` (always with
- * `findingSeverityCounts`); AWS-native basic and enhanced scans answer `enhancedFindings`, with counts
- * unless the scenario leaves them out. Findings appear only once a scan has results (COMPLETE or ACTIVE).
+ * DescribeImageScanFindings for one image, as its scan reads on the simulator's clock. Legacy basic scans
+ * answer `findings` (always with `findingSeverityCounts`); AWS-native basic and enhanced scans answer
+ * `enhancedFindings`, with counts unless the scenario leaves them out. Findings appear only once a scan
+ * has results (COMPLETE or ACTIVE). An image with no scan, an index above all (never scanned), answers
+ * ScanNotFoundException: users asking by an index's tag report "ScanNotFoundException: Image scan does
+ * not exist" and are told to ask by the platform image's digest (ECR Public's describe-image-scan-findings
+ * page says the same of multi-architecture images).
  */
 export function describeImageScanFindings(body: Body, ctx: OperationContext): unknown {
   if (body.imageId === undefined || body.imageId === null) {
@@ -38,7 +43,7 @@ export function describeImageScanFindings(body: Body, ctx: OperationContext): un
 
   const image = findImage(repository, { digest: id.imageDigest, tag: id.imageTag });
   if (!image) throw imageNotFound(id, repository.name, repository.registryId);
-  const scan = image.scan;
+  const scan = scanAt(image, repository.registry.scanning, ctx.clock());
   if (!scan) throw scanNotFound(id, repository.name, repository.registryId);
 
   const imageId: Record<string, string> = { imageDigest: image.digest };

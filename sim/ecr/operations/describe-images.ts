@@ -12,6 +12,7 @@ import {
   optionalObject,
   optionalString,
 } from '../params.ts';
+import { scanAt } from '../scan-state.ts';
 import { findImage, imageIndexFrom, type StoredImage, type StoredRepository } from '../store.ts';
 import { epochSeconds, type OperationContext, openRepository } from './context.ts';
 import { hasFindings, scanStatusOf, scanTimes, severityCounts } from './scan-view.ts';
@@ -52,11 +53,15 @@ function tagMatches(image: StoredImage, tagStatus: string): boolean {
 }
 
 /**
- * ImageDetail. Only legacy (Clair) basic scanning fills imageScanStatus and imageScanFindingsSummary:
- * under AWS-native basic and enhanced scanning DescribeImages carries neither, and clients must ask
- * DescribeImageScanFindings.
+ * ImageDetail as of `now`. Only legacy (Clair) basic scanning fills imageScanStatus and
+ * imageScanFindingsSummary: under AWS-native basic and enhanced scanning DescribeImages carries neither,
+ * and clients must ask DescribeImageScanFindings. An index is never scanned, so it never carries them.
  */
-export function imageDetail(repository: StoredRepository, image: StoredImage): Record<string, unknown> {
+export function imageDetail(
+  repository: StoredRepository,
+  image: StoredImage,
+  now: Date,
+): Record<string, unknown> {
   const detail: Record<string, unknown> = {
     registryId: repository.registryId,
     repositoryName: repository.name,
@@ -65,7 +70,7 @@ export function imageDetail(repository: StoredRepository, image: StoredImage): R
   if (image.tags.length > 0) detail.imageTags = [...image.tags];
   detail.imageSizeInBytes = image.sizeBytes;
   detail.imagePushedAt = epochSeconds(image.pushedAt);
-  const scan = image.scan;
+  const scan = scanAt(image, repository.registry.scanning, now);
   if (scan?.kind === 'legacy-basic') {
     detail.imageScanStatus = scanStatusOf(scan);
     if (hasFindings(scan)) {
@@ -117,7 +122,8 @@ export function describeImages(body: Body, ctx: OperationContext): unknown {
       }
       found.add(image);
     }
-    return { imageDetails: [...found].map((image) => imageDetail(repository, image)) };
+    const now = ctx.clock();
+    return { imageDetails: [...found].map((image) => imageDetail(repository, image, now)) };
   }
 
   // The token holds the `seq` of the image the next page starts at, not its index: an image removed
@@ -129,8 +135,9 @@ export function describeImages(body: Body, ctx: OperationContext): unknown {
     maxResults ?? DEFAULT_PAGE_SIZE,
     (image) => statusMatches(image, filter.imageStatus) && tagMatches(image, filter.tagStatus),
   );
+  const now = ctx.clock();
   const response: Record<string, unknown> = {
-    imageDetails: page.map((image) => imageDetail(repository, image)),
+    imageDetails: page.map((image) => imageDetail(repository, image, now)),
   };
   const following = next === undefined ? undefined : repository.images[next];
   if (following) response.nextToken = encodePageToken(scope, following.seq);

@@ -16,17 +16,29 @@ import { callerArn, epochSeconds, type OperationContext, repositoryArn } from '.
 
 const MAX_NAMES = 100;
 
+/**
+ * Repository. `imageTagMutabilityExclusionFilters` appears only with the two _WITH_EXCLUSION settings,
+ * the only ones that take filters. `imageScanningConfiguration.scanOnPush` is the repository-level
+ * setting, which registry-level scanning configuration supersedes; repositories here leave it false.
+ */
 function repositoryShape(repository: StoredRepository): Record<string, unknown> {
-  return {
+  const shape: Record<string, unknown> = {
     repositoryArn: repositoryArn(repository.region, repository.registryId, repository.name),
     registryId: repository.registryId,
     repositoryName: repository.name,
     repositoryUri: `${repository.registryId}.dkr.ecr.${repository.region}.amazonaws.com/${repository.name}`,
     createdAt: epochSeconds(repository.createdAt),
     imageTagMutability: repository.imageTagMutability,
-    imageScanningConfiguration: { scanOnPush: false },
-    encryptionConfiguration: { encryptionType: 'AES256' },
   };
+  if (repository.imageTagMutabilityExclusionFilters.length > 0) {
+    shape.imageTagMutabilityExclusionFilters = repository.imageTagMutabilityExclusionFilters.map((f) => ({
+      filterType: f.filterType,
+      filter: f.filter,
+    }));
+  }
+  shape.imageScanningConfiguration = { scanOnPush: false };
+  shape.encryptionConfiguration = { encryptionType: 'AES256' };
+  return shape;
 }
 
 /**

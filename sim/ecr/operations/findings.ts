@@ -109,6 +109,8 @@ export function enhancedFinding(
 ): Record<string, unknown> {
   const f = factsFor(image, scan, index);
   const seen = epochSeconds(observedAt);
+  // A platform image of an index reports its own architecture; a plain image is taken as amd64.
+  const architecture = image.platform?.split('/')[1] ?? 'amd64';
   return {
     awsAccountId: repository.registryId,
     description: `A flaw was found in ${f.pkg} before ${f.fixedIn}.`,
@@ -126,7 +128,7 @@ export function enhancedFinding(
       vulnerabilityId: f.name,
       vulnerablePackages: [
         {
-          arch: 'X86_64',
+          arch: architecture === 'arm64' ? 'AARCH64' : 'X86_64',
           epoch: 0,
           name: f.pkg,
           packageManager: 'OS',
@@ -141,7 +143,7 @@ export function enhancedFinding(
       {
         details: {
           awsEcrContainerImage: {
-            architecture: 'amd64',
+            architecture,
             imageHash: image.digest,
             imageTags: [...image.tags],
             platform: 'DEBIAN_12',

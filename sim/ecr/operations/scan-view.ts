@@ -1,5 +1,4 @@
-import type { StoredImage } from '../store.ts';
-import { scanCompletedAt } from '../store.ts';
+import { type ScanSubject, scanCompletedAt } from '../scan-state.ts';
 import type { ScanStatus, SimScan } from '../types.ts';
 import { epochSeconds } from './context.ts';
 
@@ -17,12 +16,7 @@ const DESCRIPTIONS: Record<ScanStatus, string> = {
   IMAGE_ARCHIVED: 'The image is archived and cannot be scanned.',
 };
 
-/** Statuses under which a scan has findings to report. */
-const WITH_FINDINGS: ReadonlySet<ScanStatus> = new Set(['COMPLETE', 'ACTIVE']);
-
-export function hasFindings(scan: SimScan): boolean {
-  return WITH_FINDINGS.has(scan.status);
-}
+export { hasFindings } from '../scan-state.ts';
 
 export function scanStatusOf(scan: SimScan): { status: string; description: string } {
   return { status: scan.status, description: scan.description ?? DESCRIPTIONS[scan.status] ?? '' };
@@ -38,7 +32,7 @@ export function severityCounts(scan: SimScan): Record<string, number> {
 }
 
 export function scanTimes(
-  image: StoredImage,
+  image: ScanSubject,
   scan: SimScan,
 ): { completedAt: number; sourceUpdatedAt: number } {
   const completed = scanCompletedAt(image, scan);
