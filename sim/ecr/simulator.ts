@@ -123,8 +123,9 @@ export class EcrSimulator {
     this.#clock = options.clock ?? (() => new Date());
     this.#latencyMs = options.latencyMs ?? 0;
     this.#callLogLimit = options.callLogLimit ?? DEFAULT_CALL_LOG_LIMIT;
-    if (options.lifecyclePreviewPolls !== undefined)
+    if (options.lifecyclePreviewPolls !== undefined) {
       this.setLifecyclePreviewPolls(options.lifecyclePreviewPolls);
+    }
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.endpoint = `http://${host}:${address.port}`;

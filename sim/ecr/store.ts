@@ -29,8 +29,8 @@ export { ImageTagAlreadyExistsError, StoreError };
 /** One stored manifest: a single image, an index, or an attestation manifest. */
 export interface StoredImage {
   /**
-   * Where the image stands in its repository's push order: strictly increasing along
-   * `StoredRepository.images` and never reused, so a listing can resume after an image is removed.
+   * Where the image stands in push order: strictly increasing along `StoredRepository.images` and
+   * never reused, so a listing can resume after an image is removed.
    */
   readonly seq: number;
   readonly digest: string;

@@ -98,7 +98,10 @@ export const OUR_MESSAGES = {
 export const MAX_WILDCARDS = 4;
 /** "You cannot configure lifecycle policies that delete images that have been in archive for less than 90 days." */
 export const ARCHIVE_MINIMUM_DAYS = 90;
-/** countNumber and rulePriority are Java ints on the service side; larger numbers do not map. */
+/**
+ * countNumber and rulePriority are integers (the model's LifecyclePolicyRulePriority is one); numbers
+ * past a 32-bit int are taken not to map, as ECR's error for unmappable text suggests.
+ */
 const MAX_INT = 2_147_483_647;
 
 const TAG_STATUSES: readonly TagStatus[] = ['tagged', 'untagged', 'any'];
