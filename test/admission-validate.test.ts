@@ -38,7 +38,8 @@ describe('/validate with the default checks in enforce mode', () => {
       image: IMAGES.scanning,
       allowed: true,
       message: undefined,
-      warning: 'scan status IN_PROGRESS: The scan is in progress.',
+      warning:
+        'scan status IN_PROGRESS: The scan is in progress.; could not check severity: findings unknown: scan IN_PROGRESS (policy.onError: allow)',
     },
   ];
   for (const kind of ALL_KINDS) {
@@ -87,7 +88,7 @@ describe('/validate with the default checks in enforce mode', () => {
       ].join('\n'),
     );
     assert.deepEqual(response.warnings, [
-      `container "web" image ${IMAGES.scanning}: scan status IN_PROGRESS: The scan is in progress.`,
+      `container "web" image ${IMAGES.scanning}: scan status IN_PROGRESS: The scan is in progress.; could not check severity: findings unknown: scan IN_PROGRESS (policy.onError: allow)`,
     ]);
   });
 
@@ -268,7 +269,7 @@ describe('/validate and the policy mode', () => {
       assert.deepEqual(response.auditAnnotations, {
         'policy-violations': [
           `container "c0" image ${IMAGES.critical}: 3 CRITICAL findings (max 0)`,
-          `container "c1" image ${IMAGES.scanning}: scan status IN_PROGRESS: The scan is in progress.`,
+          `container "c1" image ${IMAGES.scanning}: scan status IN_PROGRESS: The scan is in progress.; could not check severity: findings unknown: scan IN_PROGRESS (policy.onError: allow)`,
         ].join('\n'),
       });
     } finally {

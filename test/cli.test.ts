@@ -111,7 +111,15 @@ describe('ecr-warden check', () => {
       images,
     );
     const [api, nginx, missing, bad] = out as [ImageJson, ImageJson, ImageJson, ImageJson];
-    assert.deepEqual(api.ecr, { registryId: ACCOUNT, region: REGION, repository: 'api', tag: 'v7' });
+    assert.deepEqual(api.ecr, {
+      registryId: ACCOUNT,
+      region: REGION,
+      repository: 'api',
+      tag: 'v7',
+      tagImmutable: false,
+    });
+    assert.equal(api.platforms, null);
+    assert.equal(api.lifecycle, null);
     assert.match(api.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(api.status, 'resolved');
     assert.equal(api.reason, null);

@@ -549,8 +549,8 @@ describe('an ECR outage', () => {
     world.kube.upsertPod(world.pod('shop', 'api-1', { api: ecrRef('api', 'v7') }));
     warden = await startWarden(
       world,
-      // Nothing cached and no SDK retries: each refresh asks ECR exactly once per image.
-      { ecr: { tagTTL: '0s', detailTTL: '0s', negativeTTL: '0s', maxAttempts: 1 } },
+      // Nothing cached, no stale answers and no SDK retries: each refresh asks ECR exactly once per image.
+      { ecr: { tagTTL: '0s', detailTTL: '0s', negativeTTL: '0s', staleIfError: '0s', maxAttempts: 1 } },
       { ecrRequestTimeoutMs: 200 },
     );
     await warden.whenInventorySynced();

@@ -412,9 +412,11 @@ export class Resolver {
     fetch: (lane: Lane) => Promise<A>,
     keep: (answer: A & { ok: true }) => void,
   ): { answer: Promise<A>; joined: boolean } {
-    // Per lane: a webhook lookup must not wait on a bulk request still queued behind a refresh.
+    // A webhook lookup must not wait on a bulk request that may be queued behind a whole refresh; a
+    // bulk ask may well join a webhook lookup, which is never queued for long.
     const flightKey = `${lane}|${key}`;
-    const inflight = this.#inflight.get(flightKey) as Promise<A> | undefined;
+    const inflight = (this.#inflight.get(`admission|${key}`) ?? this.#inflight.get(flightKey)) as
+      Promise<A> | undefined;
     if (inflight) return { answer: inflight, joined: true };
     const answer = fetch(lane).then((found) => {
       if (found.ok) keep(found as A & { ok: true });
