@@ -215,10 +215,19 @@ describe('per-image metrics exposition', () => {
     );
 
     // The first row naming DIGEST_A goes: the alias now carries that digest's series, with its own
-    // facts and staleness. A new image arrives after the others.
+    // facts and staleness. A new image arrives after the others: an index of two platform images,
+    // one of whose scans failed, so its findings are not known and have no series at all.
     source.rows.shift();
+    const failedScan = { status: 'FAILED', description: 'x', findings: {}, completedAt: null };
     const fD = facts('api', DIGEST_D, {
-      scan: { status: 'FAILED', description: 'x', findings: {}, completedAt: null },
+      scan: failedScan,
+      index: {
+        platforms: [
+          { platform: 'linux/amd64', digest: DIGEST_A, scan: failedScan, scanError: null },
+          { platform: 'linux/arm64', digest: DIGEST_C, scan: failedScan, scanError: null },
+        ],
+        error: null,
+      },
     });
     source.rows.push(row('v2', fD, { containers: 5, driftedContainers: 2 }));
     source.unresolvedRows = [];
@@ -250,7 +259,6 @@ describe('per-image metrics exposition', () => {
         scanFindings: [
           ...findingsLines('api', DIGEST_A, { CRITICAL: 2, LOW: 1 }),
           ...findingsLines('worker', DIGEST_C, { HIGH: 4 }),
-          ...findingsLines('api', DIGEST_D, {}),
         ],
         pushed: [
           `${m.pushed.name}{${a}} 1700000000`,
@@ -259,6 +267,7 @@ describe('per-image metrics exposition', () => {
         ],
         lastPull: [`${m.lastPull.name}{${a}} 1000000000`, `${m.lastPull.name}{${d}} 1700086400.5`],
         size: [`${m.size.name}{${a}} 52428800`, `${m.size.name}{${c}} 1024`, `${m.size.name}{${d}} 52428800`],
+        platforms: [`${m.platforms.name}{${d}} 2`],
         stale: [`${m.stale.name}{${a}} 1`, `${m.stale.name}{${c}} 0`, `${m.stale.name}{${d}} 0`],
         status: [
           `${m.status.name}{${a},status="ACTIVE"} 1`,

@@ -67,6 +67,12 @@ export const IMAGE_METRICS = {
     "ECR's lastRecordedPullTime for the image, Unix seconds.",
   ),
   size: def('image_size_bytes', 'gauge', DIGEST_LABELS, 'Image size in ECR (imageSizeInBytes).'),
+  platforms: def(
+    'image_platforms',
+    'gauge',
+    DIGEST_LABELS,
+    'Platform images of an image index, attestations left out (absent for a plain image).',
+  ),
   stale: def(
     'image_stale',
     'gauge',
@@ -111,7 +117,7 @@ export const METRICS = {
     'cache_requests_total',
     'counter',
     ['result'],
-    'Image lookups by how they were served: hit, miss or coalesced.',
+    'Image lookups by how they were served: hit, miss, coalesced, or stale (a known answer past its TTL).',
   ),
   admissionReviews: def(
     'admission_reviews_total',
@@ -154,12 +160,6 @@ export const METRICS = {
  * keep-alive reads (section 10). Each joins IMAGE_METRICS or METRICS when the process exports it.
  */
 export const UPCOMING_METRICS = {
-  platforms: def(
-    'image_platforms',
-    'gauge',
-    DIGEST_LABELS,
-    'Platform images of an image index, attestations left out (absent for a plain image).',
-  ),
   lifecycleAction: def(
     'image_lifecycle_action_timestamp_seconds',
     'gauge',

@@ -1,5 +1,5 @@
 import { SEVERITIES } from '../config/types.ts';
-import type { ImageFacts } from '../ecr/types.ts';
+import { type ImageFacts, isFinishedScan } from '../ecr/types.ts';
 import { IMAGE_METRICS, type MetricDefinition } from './definitions.ts';
 
 /** One distinct image in use (ECR, resolved), as the inventory aggregates it. */
@@ -41,7 +41,7 @@ export interface ImageSeriesSource {
 
 const m = IMAGE_METRICS;
 
-/** The per-image families in exposition order: three per tag, then seven per digest. */
+/** The per-image families in exposition order: three per tag, then eight per digest. */
 const PER_IMAGE: readonly MetricDefinition[] = [
   m.info,
   m.containers,
@@ -51,6 +51,7 @@ const PER_IMAGE: readonly MetricDefinition[] = [
   m.pushed,
   m.lastPull,
   m.size,
+  m.platforms,
   m.stale,
   m.status,
 ];
@@ -279,11 +280,14 @@ function writeImage(row: ImageSeriesRow, digestSeries: boolean): string[] {
   ];
   if (digestSeries) {
     const d = `${base},digest="${esc(f.digest)}"`;
+    // Findings only from a finished scan: an unfinished one's empty list is "not known yet", and a
+    // zero series would tell dashboards and alerts "no findings".
     let findings = '';
-    if (f.scan) {
+    if (f.scan && isFinishedScan(f.scan)) {
       for (const sev of SEVERITIES)
         findings += `${m.scanFindings.name}{${d},severity="${sev}"} ${f.scan.findings[sev] ?? 0}\n`;
     }
+    const platforms = f.index?.platforms;
     lines.push(
       f.scan ? `${m.scanStatus.name}{${d},status="${esc(f.scan.status)}"} 1\n` : '',
       findings,
@@ -292,6 +296,7 @@ function writeImage(row: ImageSeriesRow, digestSeries: boolean): string[] {
         ? `${m.lastPull.name}{${d}} ${num(f.lastRecordedPullTime.getTime() / 1000)}\n`
         : '',
       f.sizeBytes !== null ? `${m.size.name}{${d}} ${num(f.sizeBytes)}\n` : '',
+      platforms ? `${m.platforms.name}{${d}} ${platforms.length}\n` : '',
       `${m.stale.name}{${d}} ${row.stale ? 1 : 0}\n`,
       `${m.status.name}{${d},status="${esc(f.imageStatus)}"} 1\n`,
     );

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Millis } from '../config/types.ts';
-import type { FailureReason, ResolverObserver } from '../ecr/types.ts';
+import type { CacheResult, FailureReason, ResolverObserver } from '../ecr/types.ts';
 import { METRICS } from './definitions.ts';
 import { ImageMetricsRenderer, type ImageSeriesSource } from './images.ts';
 
@@ -81,7 +81,7 @@ export class WardenMetrics implements ResolverObserver {
     this.#leader = gauge(METRICS.leader);
     gauge(METRICS.buildInfo).set({ version: options.version }, 1);
     // Known label values start at zero so rate() and absent() work before the first event.
-    for (const result of ['hit', 'miss', 'coalesced']) this.#cache.inc({ result }, 0);
+    for (const result of ['hit', 'miss', 'coalesced', 'stale']) this.#cache.inc({ result }, 0);
     this.#seriesDropped.set(0);
     this.#leader.set(0);
     this.podsTracked.set(0);
@@ -99,7 +99,7 @@ export class WardenMetrics implements ResolverObserver {
     this.#ecrDuration.observe({ operation, region }, seconds);
   }
 
-  cache(result: 'hit' | 'miss' | 'coalesced'): void {
+  cache(result: CacheResult): void {
     this.#cache.inc({ result });
   }
 

@@ -54,12 +54,13 @@ export async function ecrFixture(
   overrides: Record<string, unknown> = {},
   options: { latencyMs?: number; requestTimeoutMs?: number } = {},
 ): Promise<EcrFixture> {
+  const clock = { now: NOW };
   const sim = await startEcrSimulator({
     scenario,
     latencyMs: options.latencyMs ?? 0,
-    clock: () => new Date(NOW),
+    // One clock for both sides: moving it ages cached answers and moves ECR's scans along alike.
+    clock: () => new Date(clock.now),
   });
-  const clock = { now: NOW };
   const core = buildCore(config(overrides), {
     log: silentLogger,
     endpoint: sim.endpoint,
