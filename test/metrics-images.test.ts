@@ -318,6 +318,23 @@ describe('per-image metrics exposition', () => {
     assert.equal(Buffer.concat(await metrics.exposition()).toString(), text);
   });
 
+  it('bounds unresolved series by maxSeries too, counting the images left out', async () => {
+    const source = new FakeSource();
+    // Repository names come from pod specs: thousands of made-up ones must not make thousands of series.
+    source.unresolvedRows = Array.from({ length: 5 }, (_, i) => ({
+      registryId: ACCOUNT,
+      region: REGION,
+      repository: `made-up-${i}`,
+      reason: 'repository_not_found',
+      images: 2,
+    }));
+    const metrics = new WardenMetrics({ version: 'test', webhookDeadline: 2_000, defaultMetrics: false });
+    metrics.attachImages(source, 3);
+    const text = await metrics.render();
+    assert.equal(text.split('\n').filter((l) => l.startsWith(`${m.unresolved.name}{`)).length, 3);
+    assert.match(text, /^ecr_warden_image_series_dropped 4$/m);
+  });
+
   it('after any sequence of changes, equals a render from scratch', () => {
     const digests = [DIGEST_A, DIGEST_C, DIGEST_D];
     const factsArb = fc.record({

@@ -70,6 +70,7 @@ export class Inventory implements PodSink, ImageSeriesSource {
   #resolveScheduled = false;
   #pendingResolutions = new Set<Promise<void>>();
   #refreshTimer: NodeJS.Timeout | null = null;
+  #refreshing = false;
   /** At most one pending retry per image: a retry's own failure must not start a second chain. */
   readonly #retryTimers = new Map<ImageEntry, NodeJS.Timeout>();
   #violationsCache: { version: number; rows: ViolationRow[] } | null = null;
@@ -131,12 +132,29 @@ export class Inventory implements PodSink, ImageSeriesSource {
   /** Resolves new images right away and every image each ecr.refreshInterval. */
   startRefresh(): void {
     this.stopRefresh();
-    this.#refreshTimer = setInterval(() => void this.refresh(), this.#config.ecr.refreshInterval);
+    this.#scheduleRefresh();
+  }
+
+  /**
+   * The next refresh, ecr.refreshInterval ± 10 % from now: jittered, so replicas started together
+   * and a fleet of controllers do not ask ECR in step; and a refresh still running is never joined
+   * by a second.
+   */
+  #scheduleRefresh(): void {
+    const delay = this.#config.ecr.refreshInterval * (0.9 + Math.random() * 0.2);
+    this.#refreshTimer = setTimeout(() => {
+      if (this.#refreshing) return this.#scheduleRefresh();
+      this.#refreshing = true;
+      void this.refresh().finally(() => {
+        this.#refreshing = false;
+        if (this.#refreshTimer) this.#scheduleRefresh();
+      });
+    }, delay);
     this.#refreshTimer.unref();
   }
 
   stopRefresh(): void {
-    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
     this.#refreshTimer = null;
     for (const timer of this.#retryTimers.values()) clearTimeout(timer);
     this.#retryTimers.clear();
@@ -159,10 +177,18 @@ export class Inventory implements PodSink, ImageSeriesSource {
     this.#retryTimers.set(entry, timer);
   }
 
-  /** Re-resolves every ECR image in use (answers still within their TTL come from the cache). */
+  /**
+   * Re-resolves every ECR image in use (answers still within their TTL come from the cache), paced:
+   * a wave of REFRESH_WAVE images at a time, in repository order so each repository's images share
+   * their batched calls, the next wave once the last has answered. The bulk lane's queue stays short,
+   * and the webhook's lookups have their own lane besides (SPEC section 4, "Admission first").
+   */
   async refresh(): Promise<void> {
-    for (const entry of this.#images.values()) this.#queueResolve(entry);
-    await this.settled();
+    const entries = [...this.#images.values()].sort((a, b) => repositoryOf(a).localeCompare(repositoryOf(b)));
+    for (let i = 0; i < entries.length; i += REFRESH_WAVE) {
+      for (const entry of entries.slice(i, i + REFRESH_WAVE)) this.#queueResolve(entry);
+      await this.settled();
+    }
     // Staleness and the age checks change with the clock alone, with no pod or ECR answer changing:
     // the metrics rendered from a version would otherwise keep yesterday's verdicts until some
     // unrelated change. Re-judging once per refresh is plenty for ages counted in days.
@@ -382,6 +408,14 @@ export class Inventory implements PodSink, ImageSeriesSource {
     }
     return rows;
   }
+}
+
+/** Images resolved at once by a refresh: five DescribeImages batches' worth. */
+const REFRESH_WAVE = 500;
+
+function repositoryOf(entry: ImageEntry): string {
+  const ecr = entry.parsed.ok ? entry.parsed.ref.ecr : null;
+  return ecr ? `${ecr.registryId}/${ecr.region}/${ecr.repository}` : '';
 }
 
 function podKey(namespace: string, name: string): string {

@@ -212,7 +212,9 @@ export class ImageMetricsRenderer {
       for (let f = 0; f < FAMILIES; f++) total += from[base + f * SPAN + 1]!;
     }
     for (const h of HEADERS) total += h.length;
-    const tail = Buffer.from(this.#tail());
+    const { text: tailText, dropped: unresolvedDropped } = this.#tail();
+    dropped += unresolvedDropped;
+    const tail = Buffer.from(tailText);
     total += tail.length;
 
     const out = Buffer.allocUnsafe(total);
@@ -254,17 +256,28 @@ export class ImageMetricsRenderer {
     this.#dropped = dropped;
   }
 
-  /** The families not kept per image: few lines, rewritten on every change. */
-  #tail(): string {
+  /**
+   * The families not kept per image, rewritten on every change. Unresolved images are counted per
+   * repository and reason, and repository names come from pod specs: the same bound as the per-image
+   * series applies, and the images past it count as dropped.
+   */
+  #tail(): { text: string; dropped: number } {
     let text = header(m.unresolved);
+    let series = 0;
+    let dropped = 0;
     for (const u of this.#source.unresolved()) {
+      if (series >= this.#maxSeries) {
+        dropped += u.images;
+        continue;
+      }
+      series++;
       text += `${m.unresolved.name}{registry_id="${esc(u.registryId)}",region="${esc(u.region)}",repository="${esc(u.repository)}",reason="${esc(u.reason)}"} ${u.images}\n`;
     }
     text += header(m.policyViolations);
     for (const v of this.#source.violations()) {
       text += `${m.policyViolations.name}{namespace="${esc(v.namespace)}",check="${esc(v.check)}",action="${esc(v.action)}"} ${v.containers}\n`;
     }
-    return text;
+    return { text, dropped };
   }
 }
 
