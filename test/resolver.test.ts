@@ -276,7 +276,7 @@ describe('resolver finding many missing images', () => {
     }
   });
 
-  it('reads an archived image as archived under BatchGetImage too (ECR fails it as ImageNotFound)', async () => {
+  it('reads an archived image as archived under BatchGetImage too (ECR fails it as ImageInaccessible)', async () => {
     const f = await ecrFixture(scenario(), { ecr: { resolveWith: 'BatchGetImage' } });
     try {
       const facts = resolved(await f.core.resolver.resolveOne(ref(image('api', 'old'))));

@@ -669,7 +669,11 @@ describe('simulated ECR: BatchGetImage', () => {
         failureCode: 'ImageTagDoesNotMatchDigest',
         failureReason: 'Invalid request parameters: given tag does not map to the given digest',
       },
-      { id: { imageTag: 'old' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' },
+      {
+        id: { imageTag: 'old' },
+        failureCode: 'ImageInaccessible',
+        failureReason: 'Requested image is archived and cannot be pulled until it is restored',
+      },
     ];
     const out = await client().send(
       new BatchGetImageCommand({ repositoryName: 'shop/api', imageIds: rows.map((r) => r.id) }),

@@ -136,3 +136,39 @@ export function pullThroughCacheRuleNotFound(prefix: string, registryId: string)
     `The pull through cache rule with repository prefix '${prefix}' does not exist in the registry with id '${registryId}'`,
   );
 }
+
+/** ECR's wording, as service responses quote it. */
+export function lifecyclePolicyNotFound(repository: string, registryId: string): EcrApiError {
+  return new EcrApiError(
+    'LifecyclePolicyNotFoundException',
+    `Lifecycle policy does not exist for the repository with name '${repository}' in the registry with id '${registryId}'`,
+  );
+}
+
+/**
+ * A policy ECR refuses: InvalidParameterException naming LifecyclePolicyText, as in the responses users
+ * quote ("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy
+ * validation failure: ...'").
+ */
+export function invalidLifecyclePolicy(detail: string): EcrApiError {
+  return new EcrApiError(
+    'InvalidParameterException',
+    `Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: ${detail}'`,
+  );
+}
+
+/** The model's description ("There is no dry run for this repository"), in ECR's usual naming. */
+export function lifecyclePolicyPreviewNotFound(repository: string, registryId: string): EcrApiError {
+  return new EcrApiError(
+    'LifecyclePolicyPreviewNotFoundException',
+    `Lifecycle policy preview does not exist for the repository with name '${repository}' in the registry with id '${registryId}'`,
+  );
+}
+
+/** The model's description: "The previous lifecycle policy preview request has not completed." */
+export function lifecyclePolicyPreviewInProgress(repository: string, registryId: string): EcrApiError {
+  return new EcrApiError(
+    'LifecyclePolicyPreviewInProgressException',
+    `The previous lifecycle policy preview request for the repository with name '${repository}' in the registry with id '${registryId}' has not completed. Wait and try again.`,
+  );
+}

@@ -6,6 +6,19 @@
 export { ecrClientFor, SIMULATOR_CREDENTIALS } from './client.ts';
 export type { FaultMatch } from './faults.ts';
 export { type GenerateScenarioOptions, generateScenario } from './generate.ts';
+export {
+  evaluateLifecyclePolicy,
+  type LifecycleDecision,
+  type LifecycleEvaluation,
+  type LifecycleImage,
+} from './lifecycle/evaluate.ts';
+export {
+  type LifecyclePolicy,
+  LifecyclePolicyError,
+  type LifecycleRule,
+  parseLifecyclePolicy,
+} from './lifecycle/policy.ts';
+export type { LifecycleRun, LifecycleRunAction } from './lifecycle/run.ts';
 export { MEDIA_TYPES } from './manifest.ts';
 export {
   type CallOutcome,
@@ -28,6 +41,7 @@ export type {
   ScanStatus,
   SeverityCounts,
   SimImage,
+  SimLifecyclePolicy,
   SimIndex,
   SimPlatformImage,
   SimPullThroughCacheRule,

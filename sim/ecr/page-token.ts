@@ -7,7 +7,10 @@ import { invalidParameter } from './errors.ts';
 interface TokenPayload {
   /** What the listing pages through, e.g. `images:<account>/<region>/<repo>`. */
   scope: string;
-  /** Index of the first item of the next page. */
+  /**
+   * Where the next page starts, in the listing's own terms: an index for lists that only grow
+   * (repositories, findings, preview results), an image's `seq` for images, which can be removed.
+   */
   position: number;
 }
 

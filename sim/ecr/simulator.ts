@@ -9,6 +9,7 @@ import {
   unknownOperation,
 } from './errors.ts';
 import { type Fault, type FaultMatch, FaultPlan } from './faults.ts';
+import { type LifecycleRun, runLifecyclePolicies } from './lifecycle/run.ts';
 import { isSimulatedOperation, OPERATIONS, type OperationContext } from './operations/index.ts';
 import { type Body, parseBody } from './params.ts';
 import {
@@ -49,6 +50,11 @@ export interface EcrSimulatorOptions {
   clock?: () => Date;
   /** How many calls `calls()` keeps, oldest dropped first. Default 10,000. */
   callLogLimit?: number;
+  /**
+   * How many GetLifecyclePolicyPreview calls answer IN_PROGRESS before a preview answers COMPLETE.
+   * Default 1; 0 completes a preview as it starts.
+   */
+  lifecyclePreviewPolls?: number;
 }
 
 /** How a call was answered: `pending` until it is, `hung` for a call that never will be. */
@@ -117,6 +123,9 @@ export class EcrSimulator {
     this.#clock = options.clock ?? (() => new Date());
     this.#latencyMs = options.latencyMs ?? 0;
     this.#callLogLimit = options.callLogLimit ?? DEFAULT_CALL_LOG_LIMIT;
+    if (options.lifecyclePreviewPolls !== undefined) {
+      this.setLifecyclePreviewPolls(options.lifecyclePreviewPolls);
+    }
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.endpoint = `http://${host}:${address.port}`;
@@ -294,12 +303,57 @@ export class EcrSimulator {
     this.#store.setPullTime(ref, at);
   }
 
+  /** Deletes an image and its tags, as BatchDeleteImage would. Listings under way carry on. */
+  deleteImage(ref: ImageRef): void {
+    this.#store.removeImage(ref);
+  }
+
   image(ref: ImageRef): ImageView | undefined {
     return this.#store.image(ref);
   }
 
   lastRecordedPullTime(ref: ImageRef): Date | undefined {
     return this.#store.image(ref)?.lastRecordedPullTime;
+  }
+
+  // ---- lifecycle policies ----
+
+  /**
+   * Sets a repository's lifecycle policy as PutLifecyclePolicy would (validated the same way: a policy
+   * ECR refuses throws StoreError). `lastEvaluatedAt` says when it last ran; absent, it never has.
+   */
+  setLifecyclePolicy(ref: RepositoryRef, text: string, lastEvaluatedAt?: Date): void {
+    this.#store.setLifecyclePolicy(ref, text, lastEvaluatedAt);
+  }
+
+  /** The repository's policy as GetLifecyclePolicy gives it, or undefined without one. */
+  lifecyclePolicy(ref: RepositoryRef): { text: string; lastEvaluatedAt: Date | undefined } | undefined {
+    const repository = this.#store.repository(ref);
+    const state = repository ? this.#store.lifecycle.peek(repository) : undefined;
+    return state?.policy ? { text: state.policy.text, lastEvaluatedAt: state.lastEvaluatedAt } : undefined;
+  }
+
+  /**
+   * Runs the lifecycle policies now (the simulator clock), as ECR's daily run would: every repository
+   * with a policy, or those `scope` names. Expired images are deleted with their tags; transitioned
+   * ones become ARCHIVED with lastArchivedAt now; each policy's lastEvaluatedAt becomes now. Returns
+   * what was done, per image.
+   */
+  runLifecyclePolicies(scope: Partial<RepositoryRef> = {}): LifecycleRun {
+    return runLifecyclePolicies(this.#store, this.#clock(), scope);
+  }
+
+  /** What {@link runLifecyclePolicies} would do now, without doing it (lastEvaluatedAt untouched). */
+  planLifecyclePolicies(scope: Partial<RepositoryRef> = {}): LifecycleRun {
+    return runLifecyclePolicies(this.#store, this.#clock(), scope, 'plan');
+  }
+
+  /** How many GetLifecyclePolicyPreview calls answer IN_PROGRESS before a new preview is COMPLETE. */
+  setLifecyclePreviewPolls(polls: number): void {
+    if (!Number.isInteger(polls) || polls < 0) {
+      throw new RangeError(`preview polls must be a non-negative integer, got ${polls}`);
+    }
+    this.#store.lifecycle.previewPolls = polls;
   }
 
   // ---- lifecycle ----

@@ -1,3 +1,5 @@
+import { LifecyclePolicyError, parseLifecyclePolicy } from './lifecycle/policy.ts';
+import { LifecycleStates } from './lifecycle/state.ts';
 import { type ManifestNode, materialize } from './materialize.ts';
 import { REGISTRY_ID, REPOSITORY_NAME } from './params.ts';
 import { ruleFor, type StoredRule, storedRule, upstreamName } from './pull-through.ts';
@@ -26,6 +28,11 @@ export { ImageTagAlreadyExistsError, StoreError };
 
 /** One stored manifest: a single image, an index, or an attestation manifest. */
 export interface StoredImage {
+  /**
+   * Where the image stands in push order: strictly increasing along `StoredRepository.images` and
+   * never reused, so a listing can resume after an image is removed.
+   */
+  readonly seq: number;
   readonly digest: string;
   readonly manifest: string;
   readonly mediaType: string;
@@ -55,7 +62,10 @@ export interface StoredRepository {
   readonly createdAt: Date;
   readonly imageTagMutability: TagMutability;
   readonly imageTagMutabilityExclusionFilters: readonly TagMutabilityExclusionFilter[];
-  /** Push order; images are never removed, so an index here stays valid across pages. */
+  /**
+   * Push order (ascending `seq`). Images can be removed (lifecycle expiry, deleteImage), so listings
+   * resume by `seq`, never by index: see {@link imageIndexFrom}.
+   */
   readonly images: StoredImage[];
   readonly byDigest: Map<string, StoredImage>;
   readonly byTag: Map<string, StoredImage>;
@@ -98,10 +108,14 @@ function denialKey(target: { registryId: string; region: string; repository?: st
  */
 export class EcrStore {
   readonly callerAccount: string;
+  /** Each repository's lifecycle policy, its last run and its last preview. */
+  readonly lifecycle = new LifecycleStates();
   readonly #registries = new Map<string, StoredRegistry>();
   /** Registries (`account/region`) and repositories (`account/region/name`) the caller may not read. */
   readonly #denied = new Set<string>();
   readonly #clock: () => Date;
+  /** Hands out StoredImage.seq: one push can store several manifests (an index and its platforms). */
+  #imageSeq = 0;
 
   constructor(scenario: EcrScenario, clock: () => Date) {
     this.callerAccount = scenario.callerAccount ?? DEFAULT_CALLER_ACCOUNT;
@@ -159,6 +173,9 @@ export class EcrStore {
     }
     if (spec?.accessDenied) this.setAccessDenied(ref, true);
     for (const image of spec?.images ?? []) this.#push(repository, image);
+    if (spec?.lifecyclePolicy) {
+      this.setLifecyclePolicy(ref, spec.lifecyclePolicy.text, spec.lifecyclePolicy.lastEvaluatedAt);
+    }
     return repository;
   }
 
@@ -199,6 +216,15 @@ export class EcrStore {
     image.tags = image.tags.filter((t) => t !== tag);
   }
 
+  /**
+   * Deletes an image as BatchDeleteImage or a lifecycle expiry would: its tags go with it. Pages of a
+   * listing already under way carry on from the next image (their tokens hold a `seq`, not an index).
+   */
+  removeImage(ref: ImageRef): void {
+    const { repository, image } = this.#requireImage(ref);
+    removeStoredImage(repository, image);
+  }
+
   setScan(ref: ImageRef, scan: SimScan | undefined): void {
     const { image } = this.#requireImage(ref);
     if (scan && image.kind === 'index') {
@@ -222,6 +248,24 @@ export class EcrStore {
 
   setPullTime(ref: ImageRef, at: Date | undefined): void {
     this.#requireImage(ref).image.lastRecordedPullTime = at;
+  }
+
+  /**
+   * Sets a repository's lifecycle policy as PutLifecyclePolicy would, validated the same way; a
+   * `lastEvaluatedAt` says when it last ran (absent: never). Throws StoreError for a policy ECR refuses.
+   */
+  setLifecyclePolicy(ref: RepositoryRef, text: string, lastEvaluatedAt?: Date): void {
+    const repository = this.#requireRepository(ref);
+    try {
+      this.lifecycle.setPolicy(repository, parseLifecyclePolicy(text), lastEvaluatedAt);
+    } catch (error) {
+      if (error instanceof LifecyclePolicyError) {
+        throw new StoreError(
+          `lifecycle policy for ${describeRef(ref)} is not one ECR accepts: ${error.message}`,
+        );
+      }
+      throw error;
+    }
   }
 
   /** Replaces a registry's scanning configuration; scans already started keep going as they were. */
@@ -413,7 +457,9 @@ export class EcrStore {
       : scanning
         ? scanOnPush(scanning, repository.name, node, node.pushedAt)
         : undefined;
+    this.#imageSeq += 1;
     const image: StoredImage = {
+      seq: this.#imageSeq,
       digest: node.digest,
       manifest: node.manifest,
       mediaType: node.mediaType,
@@ -495,6 +541,30 @@ export function findImage(
     return image;
   }
   return id.tag !== undefined ? repository.byTag.get(id.tag) : undefined;
+}
+
+/** Takes an image and every tag that points at it out of its repository. */
+export function removeStoredImage(repository: StoredRepository, image: StoredImage): void {
+  const index = imageIndexFrom(repository, image.seq);
+  if (repository.images[index] !== image) return;
+  repository.images.splice(index, 1);
+  repository.byDigest.delete(image.digest);
+  for (const tag of image.tags) {
+    if (repository.byTag.get(tag) === image) repository.byTag.delete(tag);
+  }
+}
+
+/** The index of the first image whose `seq` is `seq` or later (binary search: `images` is sorted by seq). */
+export function imageIndexFrom(repository: StoredRepository, seq: number): number {
+  const images = repository.images;
+  let low = 0;
+  let high = images.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((images[mid] as StoredImage).seq < seq) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 function describeRef(ref: RepositoryRef): string {

@@ -160,6 +160,14 @@ export interface TagMutabilityExclusionFilter {
   filter: string;
 }
 
+/** A lifecycle policy a scenario starts with. */
+export interface SimLifecyclePolicy {
+  /** The policy JSON, as PutLifecyclePolicy takes it; validated as ECR validates it. */
+  text: string;
+  /** When the policy last ran (GetLifecyclePolicy's lastEvaluatedAt); absent: it has not run yet. */
+  lastEvaluatedAt?: Date;
+}
+
 export interface SimRepository {
   name: string;
   /** Every call on this repository answers AccessDeniedException. */
@@ -170,6 +178,7 @@ export interface SimRepository {
   /** Required (1–5) with the two _WITH_EXCLUSION settings, refused with the others. */
   imageTagMutabilityExclusionFilters?: TagMutabilityExclusionFilter[];
   images: SimImage[];
+  lifecyclePolicy?: SimLifecyclePolicy;
 }
 
 /** ECR's UpstreamRegistry names. */
@@ -266,6 +275,11 @@ export const SIMULATED_OPERATIONS = [
   'BatchGetImage',
   'DescribeImageScanFindings',
   'DescribeRepositories',
+  'PutLifecyclePolicy',
+  'GetLifecyclePolicy',
+  'DeleteLifecyclePolicy',
+  'StartLifecyclePolicyPreview',
+  'GetLifecyclePolicyPreview',
   'StartImageScan',
   'DescribePullThroughCacheRules',
 ] as const;

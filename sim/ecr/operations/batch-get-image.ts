@@ -25,6 +25,14 @@ interface Failure {
 
 // failureReason texts as ECR returns them.
 const NOT_FOUND = 'Requested image not found';
+/**
+ * An archived image (or one still being restored) cannot be pulled ("Archiving an image": "Archived
+ * images cannot be pulled. Requests to pull the archived image will fail with a 404 error"). The API
+ * model gained exactly one failure code, ImageInaccessible, in the release that added the archive
+ * storage class (botocore 2025-11-19, "Add support for ECR archival storage class"): that is the code
+ * here. The reason text is ours.
+ */
+const INACCESSIBLE = 'Requested image is archived and cannot be pulled until it is restored';
 
 function failure(imageId: ImageIdentifier, failureCode: string, failureReason: string): Failure {
   return { imageId: echoId(imageId), failureCode, failureReason };
@@ -79,7 +87,7 @@ function resolve(repository: StoredRepository, id: ImageIdentifier): StoredImage
 
 /**
  * BatchGetImage: manifests for up to 100 identifiers, with a failure entry (not an exception) per
- * identifier that cannot be served. Archived images cannot be pulled, so they fail as not found.
+ * identifier that cannot be served. Archived images cannot be pulled: they fail as ImageInaccessible.
  * It is the call a pull makes ("When an image is pulled, the BatchGetImage API is called once to
  * retrieve the image manifest", API reference), so every manifest returned gets its lastRecordedPullTime
  * moved to now; for an index that is the index alone, as only its manifest was served.
@@ -113,12 +121,13 @@ export function batchGetImage(body: Body, ctx: OperationContext): unknown {
       failures.push(result);
       continue;
     }
-    // A manifest the caller does not accept, like an archived one, cannot be served: the registry
-    // answers such pulls with "manifest unknown".
-    if (
-      result.imageStatus !== 'ACTIVE' ||
-      (acceptedMediaTypes && !acceptedMediaTypes.includes(result.mediaType))
-    ) {
+    if (result.imageStatus !== 'ACTIVE') {
+      failures.push(failure(id, 'ImageInaccessible', INACCESSIBLE));
+      continue;
+    }
+    // A manifest the caller does not accept cannot be served: the registry answers such pulls with
+    // "manifest unknown".
+    if (acceptedMediaTypes && !acceptedMediaTypes.includes(result.mediaType)) {
       failures.push(failure(id, 'ImageNotFound', NOT_FOUND));
       continue;
     }

@@ -13,7 +13,7 @@ import {
   optionalString,
 } from '../params.ts';
 import { scanAt } from '../scan-state.ts';
-import { findImage, type StoredImage, type StoredRepository } from '../store.ts';
+import { findImage, imageIndexFrom, type StoredImage, type StoredRepository } from '../store.ts';
 import { epochSeconds, type OperationContext, openRepository } from './context.ts';
 import { hasFindings, scanStatusOf, scanTimes, severityCounts } from './scan-view.ts';
 
@@ -126,10 +126,12 @@ export function describeImages(body: Body, ctx: OperationContext): unknown {
     return { imageDetails: [...found].map((image) => imageDetail(repository, image, now)) };
   }
 
+  // The token holds the `seq` of the image the next page starts at, not its index: an image removed
+  // between two pages (a lifecycle expiry) then neither hides nor repeats any other image.
   const scope = `images:${repository.registryId}/${repository.region}/${repository.name}`;
   const { page, next } = pageOf(
     repository.images,
-    decodePageToken(nextToken, scope),
+    imageIndexFrom(repository, decodePageToken(nextToken, scope)),
     maxResults ?? DEFAULT_PAGE_SIZE,
     (image) => statusMatches(image, filter.imageStatus) && tagMatches(image, filter.tagStatus),
   );
@@ -137,6 +139,7 @@ export function describeImages(body: Body, ctx: OperationContext): unknown {
   const response: Record<string, unknown> = {
     imageDetails: page.map((image) => imageDetail(repository, image, now)),
   };
-  if (next !== undefined) response.nextToken = encodePageToken(scope, next);
+  const following = next === undefined ? undefined : repository.images[next];
+  if (following) response.nextToken = encodePageToken(scope, following.seq);
   return response;
 }

@@ -5,6 +5,8 @@ import { describeImageScanFindings } from './describe-image-scan-findings.ts';
 import { describePullThroughCacheRules } from './describe-pull-through-cache-rules.ts';
 import { describeImages } from './describe-images.ts';
 import { describeRepositories } from './describe-repositories.ts';
+import { deleteLifecyclePolicy, getLifecyclePolicy, putLifecyclePolicy } from './lifecycle-policy.ts';
+import { getLifecyclePolicyPreview, startLifecyclePolicyPreview } from './lifecycle-policy-preview.ts';
 import { startImageScan } from './start-image-scan.ts';
 
 export type { OperationContext, OperationHandler } from './context.ts';
@@ -14,6 +16,11 @@ export const OPERATIONS: Readonly<Record<SimulatedOperation, OperationHandler>> 
   BatchGetImage: batchGetImage,
   DescribeImageScanFindings: describeImageScanFindings,
   DescribeRepositories: describeRepositories,
+  PutLifecyclePolicy: putLifecyclePolicy,
+  GetLifecyclePolicy: getLifecyclePolicy,
+  DeleteLifecyclePolicy: deleteLifecyclePolicy,
+  StartLifecyclePolicyPreview: startLifecyclePolicyPreview,
+  GetLifecyclePolicyPreview: getLifecyclePolicyPreview,
   StartImageScan: startImageScan,
   DescribePullThroughCacheRules: describePullThroughCacheRules,
 };
