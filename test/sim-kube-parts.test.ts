@@ -11,7 +11,8 @@ import { parseFieldSelector, parseLabelSelector } from '../sim/kube/selectors.ts
 import { SortedKeys } from '../sim/kube/sorted-keys.ts';
 import { StatusError } from '../sim/kube/status.ts';
 import { toStored } from '../sim/kube/stored.ts';
-import { humanDuration, toTable } from '../sim/kube/table.ts';
+import { humanDuration } from '../sim/kube/printing.ts';
+import { toTable } from '../sim/kube/table.ts';
 import type { PodJson } from '../sim/kube/types.ts';
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {

@@ -54,6 +54,20 @@ export function qualifiedResource(ref: ResourceRef): string {
   return ref.group ? `${ref.resource}.${ref.group}` : ref.resource;
 }
 
+/** schema.GroupKind's String(): `Pod`, `Event.events.k8s.io`, `Report.openreports.io`, as Invalid errors name the kind. */
+export function qualifiedKind(def: { group: string; kind: string }): string {
+  return def.group ? `${def.kind}.${def.group}` : def.kind;
+}
+
+/** The 415 for a patch content type the resource does not take (custom resources take no strategic merge patch). */
+export function unsupportedPatchType(accepted: readonly string[]): StatusError {
+  return new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
+}
+
 function details(ref: ResourceRef, name: string, extra: Partial<StatusDetails> = {}): StatusDetails {
   return { name, ...(ref.group ? { group: ref.group } : {}), kind: ref.resource, ...extra };
 }
