@@ -499,6 +499,40 @@ describe('OpenReports: Reports through the custom-objects API', () => {
     });
   });
 
+  it('refuses a Report over etcd’s 1.5 MiB request limit as a cluster does', async () => {
+    await withReports(async (sim, api) => {
+      const body = report();
+      const one = body.results![0]!;
+      // About 330 bytes a result: 5,000 results make about 1.6 MiB, under the 3 MiB body limit.
+      body.results = Array.from({ length: 5000 }, (_, i) => ({
+        ...one,
+        resources: [
+          { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: `api-${i}`, uid: `uid-${i}` },
+        ],
+      }));
+      const status = await failure(
+        api.createNamespacedCustomObject({ ...REPORTS, namespace: 'default', body }),
+      );
+      assert.deepEqual(
+        [status.httpCode, status.message, status.reason],
+        [500, 'etcdserver: request is too large', undefined],
+      );
+      body.results = body.results.slice(0, 3000);
+      await api.createNamespacedCustomObject({ ...REPORTS, namespace: 'default', body });
+      assert.equal((sim.report('default', 'ecr-warden') as Report).results?.length, 3000);
+    });
+  });
+
+  it('stamps a seeded Report with a generation that moves only with its content', async () => {
+    await withReports(async (sim) => {
+      assert.equal(sim.upsertObject(report()).metadata.generation, 1);
+      assert.equal(sim.upsertObject(report('default', { source: 'other' })).metadata.generation, 2);
+      const relabelled = report('default', { source: 'other' });
+      relabelled.metadata.labels = { team: 'a' };
+      assert.equal(sim.upsertObject(relabelled).metadata.generation, 2);
+    });
+  });
+
   it('serves cluster-scoped ClusterReports apart from Reports', async () => {
     await withReports(async (sim, api) => {
       const body = { ...report(), kind: 'ClusterReport', metadata: { name: 'ecr-warden' } };

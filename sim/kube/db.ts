@@ -1,5 +1,6 @@
 import { type ChangeEvent, EventLog } from './event-log.ts';
 import { type ResourceDef, storageKey, storageOf } from './resources.ts';
+import { requestTooLarge } from './status.ts';
 import { SortedKeys } from './sorted-keys.ts';
 import { type Stored, thaw, toStored, withTypeMeta } from './stored.ts';
 import type { KubeObject } from './types.ts';
@@ -114,6 +115,13 @@ function prefixEnd(prefix: string): string | undefined {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
+/**
+ * etcd's default --max-request-bytes (1.5 MiB): no stored object may be larger. Measured on the
+ * JSON, which is what etcd holds for custom resources (built-ins are stored as protobuf, a little
+ * smaller than their JSON).
+ */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
 export type ChangeListener = (def: ResourceDef, event: ChangeEvent) => void;
 
 export interface PendingWrite {
@@ -220,15 +228,18 @@ export class Database {
     indexLater?: string[],
   ): ChangeEvent {
     const prev = table.current(key);
-    const rv = ++this.revision;
+    const rv = this.revision + 1;
     let event: ChangeEvent;
     if (next) {
       next.metadata.resourceVersion = String(rv);
       const stored = toStored(withTypeMeta(next, def.kind, def.apiVersion), rv);
+      if (Buffer.byteLength(stored.json) > MAX_OBJECT_BYTES) throw requestTooLarge();
+      this.revision = rv;
       table.record(key, rv, stored, this.compacted, indexLater);
       event = { rv, type: prev ? 'MODIFIED' : 'ADDED', key, namespace, object: stored, prev };
     } else {
       if (!prev) throw new Error(`delete of missing key ${key}`);
+      this.revision = rv;
       // A deletion reaches watchers as the last state stamped with the deletion's revision.
       const last = thaw(prev.obj);
       last.metadata.resourceVersion = String(rv);

@@ -493,13 +493,10 @@ function eventStrategy(api: 'core' | 'events.k8s.io'): Strategy {
     validate(obj) {
       const e = internalOf(obj);
       const namespace = obj.metadata.namespace ?? '';
-      if (!strict) return [...legacyValidate(e, namespace), ...pathSegmentNameErrors(obj)];
-      return [
-        ...legacyValidate(e, namespace),
-        ...validateMetadata(obj, false),
-        ...strictCreate(e),
-        ...pathSegmentNameErrors(obj).filter((c) => c.reason !== 'FieldValueRequired'),
-      ];
+      const errors = legacyValidate(e, namespace);
+      if (strict) errors.push(...validateMetadata(obj, false), ...strictCreate(e));
+      // rest.BeforeCreate checks the common object meta only once the kind's own checks pass.
+      return errors.length ? errors : pathSegmentNameErrors(obj);
     },
 
     prepareForUpdate(next) {

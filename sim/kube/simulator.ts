@@ -816,6 +816,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   private commitUpsert(def: ResourceDef, input: KubeObject, obj: KubeObject): KubeObject {
     const key = keyOf(def, obj.metadata.namespace, obj.metadata.name!);
     const existing = this.db.table(def).current(key);
+    if (def.crd) obj.metadata.generation = nextGeneration(obj, existing);
     if (existing && !input.metadata.uid) obj.metadata.uid = existing.obj.metadata.uid;
     if (existing && !input.metadata.creationTimestamp) {
       obj.metadata.creationTimestamp = existing.obj.metadata.creationTimestamp;
@@ -839,6 +840,15 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     }
     return present(def, this.db.commit(def, key, namespace, obj).object).obj;
   }
+}
+
+/** A custom resource's generation: 1 when new, one more when anything but metadata changed. */
+function nextGeneration(obj: KubeObject, existing: Stored | undefined): number {
+  if (!existing) return 1;
+  const previous = existing.obj.metadata.generation ?? 1;
+  const content = ({ metadata: _metadata, kind: _kind, apiVersion: _apiVersion, ...rest }: KubeObject) =>
+    rest;
+  return canonical(content(obj)) === canonical(content(existing.obj)) ? previous : previous + 1;
 }
 
 function socketKey(socket: Socket): string {

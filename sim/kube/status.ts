@@ -35,7 +35,7 @@ export class StatusError extends Error {
       metadata: this.continueToken ? { continue: this.continueToken } : {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       code: this.code,
     };
     if (this.details) status.details = this.details;
@@ -126,6 +126,15 @@ export function internalError(cause: string): StatusError {
   return new StatusError(500, 'InternalError', `Internal error occurred: ${cause}`, {
     details: { causes: [{ message: cause }] },
   });
+}
+
+/**
+ * etcd refuses a value over its --max-request-bytes (1.5 MiB by default); the API server passes
+ * the error on as a reasonless 500 (ErrorToAPIStatus of a plain error), which kubectl prints as
+ * `Error from server: etcdserver: request is too large`.
+ */
+export function requestTooLarge(): StatusError {
+  return new StatusError(500, '', 'etcdserver: request is too large');
 }
 
 /** A watch or exact list from a resourceVersion whose history is gone. */
