@@ -163,11 +163,9 @@ function generationContent(obj: KubeObject, statusSubresource: boolean): unknown
   return rest;
 }
 
-function customResourceStrategy(crd: CrdJson, version: CrdVersionJson): Strategy {
-  const { kind } = crd.spec.names;
+function customResourceStrategy(version: CrdVersionJson): Strategy {
   const schema = version.schema?.openAPIV3Schema;
   const statusSubresource = version.subresources?.status !== undefined;
-  const fail = decodeFailure(kind, version.name);
   const schemaErrors = (obj: KubeObject): StatusCause[] => (schema ? validate(obj, schema) : []);
   return {
     allowCreateOnUpdate: false,
@@ -176,11 +174,7 @@ function customResourceStrategy(crd: CrdJson, version: CrdVersionJson): Strategy
     subresources: statusSubresource ? ['status'] : [],
 
     decode(obj, unknown) {
-      for (const field of ['spec', 'status'] as const) {
-        if (obj[field] !== undefined && obj[field] !== null && !isPlainObject(obj[field]) && !schema) {
-          throw fail(`.${field} must be an object`);
-        }
-      }
+      // Types are the schema's to check (a 422 at validation); decoding only prunes.
       if (schema && !schema['x-kubernetes-preserve-unknown-fields']) prune(obj, schema, '', unknown);
     },
 
@@ -261,7 +255,7 @@ export function resourcesFromCrd(crd: CrdJson): ResourceDef[] {
       categories: names.categories ?? [],
       verbs: CUSTOM_RESOURCE_VERBS,
       fields: customResourceFields(crd, version),
-      strategy: customResourceStrategy(crd, version),
+      strategy: customResourceStrategy(version),
       patchSchema: {},
       patchTypes: CUSTOM_RESOURCE_PATCH_TYPES,
       printer: customResourcePrinter(version.additionalPrinterColumns),
