@@ -3,16 +3,21 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildPod } from '../sim/kube/builders.ts';
 import { decodeContinue, encodeContinue } from '../sim/kube/continue-token.ts';
+import { jsonPathValue } from '../sim/kube/crd.ts';
+import { qualifiedNameErrors } from '../sim/kube/event-strategy.ts';
 import { EventLog } from '../sim/kube/event-log.ts';
 import { jsonPatch, mergePatch, strategicMergePatch } from '../sim/kube/patch.ts';
 import { podFields, podPatchSchema } from '../sim/kube/pod-strategy.ts';
 import { PODS } from '../sim/kube/resources.ts';
+import { applyDefaults, type JsonSchema, prune, validate } from '../sim/kube/schema.ts';
 import { parseFieldSelector, parseLabelSelector } from '../sim/kube/selectors.ts';
 import { SortedKeys } from '../sim/kube/sorted-keys.ts';
 import { StatusError } from '../sim/kube/status.ts';
 import { toStored } from '../sim/kube/stored.ts';
-import { humanDuration, toTable } from '../sim/kube/table.ts';
+import { humanDuration } from '../sim/kube/printing.ts';
+import { toTable } from '../sim/kube/table.ts';
 import type { PodJson } from '../sim/kube/types.ts';
+import { type WriteRecord, WriteLog } from '../sim/kube/write-log.ts';
 
 function statusOf(fn: () => unknown): { code: number; reason: string; message: string } {
   try {
@@ -395,4 +400,147 @@ describe('server-side printing', () => {
   it('prints a completed pod', () => {
     assert.deepEqual(statusColumn(base({ phase: 'Succeeded' })), ['0/1', 'Completed', '0', '10m']);
   });
+});
+
+describe('write log', () => {
+  const record = (at: number, verb = 'create'): WriteRecord => ({
+    at,
+    verb,
+    group: 'events.k8s.io',
+    version: 'v1',
+    resource: 'events',
+    namespace: 'default',
+    name: `e${at}`,
+    code: 201,
+  });
+
+  const bursts: Array<[string, number[], number, number]> = [
+    ['no writes', [], 1000, 0],
+    ['writes at one instant', [5, 5, 5], 1, 3],
+    ['a window that excludes its end', [0, 1000], 1000, 1],
+    ['a burst in the middle of a steady rate', [0, 500, 1000, 1100, 1200, 1300, 2000], 1000, 5],
+    ['writes logged out of arrival order', [1300, 0, 1100, 1200], 300, 3],
+  ];
+  for (const [name, times, windowMs, max] of bursts) {
+    it(`finds the largest burst of ${name}`, () => {
+      const log = new WriteLog(100);
+      for (const at of times) log.add(record(at));
+      assert.equal(log.maxInWindow(windowMs), max);
+    });
+  }
+
+  it('counts per window from the first write, empty windows included', () => {
+    const log = new WriteLog(100);
+    for (const at of [10, 20, 2500, 2600]) log.add(record(at));
+    log.add(record(30, 'patch'));
+    assert.deepEqual(log.perWindow(1000, { verb: 'create' }), [
+      { start: 10, count: 2 },
+      { start: 1010, count: 0 },
+      { start: 2010, count: 2 },
+    ]);
+    assert.deepEqual(log.perWindow(1000, {}, 0), [
+      { start: 0, count: 3 },
+      { start: 1000, count: 0 },
+      { start: 2000, count: 2 },
+    ]);
+  });
+
+  it('forgets the oldest records past its limit and counts them', () => {
+    const log = new WriteLog(3);
+    for (let at = 0; at < 10; at++) log.add(record(at));
+    assert.deepEqual(
+      log.list().map((r) => r.at),
+      [7, 8, 9],
+    );
+    assert.equal(log.dropped, 7);
+  });
+});
+
+describe('custom resource schemas', () => {
+  const schema: JsonSchema = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        required: ['size'],
+        properties: {
+          size: { type: 'integer', minimum: 1, maximum: 5 },
+          ratio: { type: 'number' },
+          mode: { type: 'string', enum: ['a', 'b'], default: 'a' },
+          name: { type: 'string', maxLength: 3, pattern: '^[a-z]+$' },
+          tags: { type: 'array', maxItems: 2, items: { type: 'string' } },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          port: { 'x-kubernetes-int-or-string': true },
+        },
+      },
+    },
+  };
+
+  const cases: Array<[string, unknown, string[]]> = [
+    ['a valid object', { size: 2, ratio: 1, name: 'ab', port: 'http' }, []],
+    ['a missing required field', {}, ['spec.size']],
+    ['a fraction where an integer goes', { size: 1.5 }, ['spec.size']],
+    ['a number under its minimum', { size: 0 }, ['spec.size']],
+    ['a string too long and off its pattern', { size: 1, name: 'ABCD' }, ['spec.name', 'spec.name']],
+    ['too many items', { size: 1, tags: ['a', 'b', 'c'] }, ['spec.tags']],
+    ['a map value of the wrong type', { size: 1, labels: { a: 1 } }, ['spec.labels.a']],
+    ['a null where null is not allowed', { size: 1, name: null }, ['spec.name']],
+    ['a boolean for an int-or-string', { size: 1, port: true }, ['spec.port']],
+  ];
+  for (const [name, spec, fields] of cases) {
+    it(`names the fields of ${name}`, () => {
+      const errors = validate({ spec }, schema);
+      assert.deepEqual(
+        errors.map((e) => e.field),
+        fields,
+      );
+    });
+  }
+
+  it('prunes undeclared fields except where the schema keeps them, and reports their paths', () => {
+    const obj = {
+      apiVersion: 'x/v1',
+      kind: 'X',
+      metadata: { name: 'x' },
+      extra: 1,
+      spec: { size: 1, bogus: true, free: { anything: [1] }, labels: { a: 'b' }, tags: ['t'] },
+    };
+    const unknown: string[] = [];
+    prune(obj, schema, '', unknown);
+    assert.deepEqual(unknown, ['extra', 'spec.bogus']);
+    assert.deepEqual(obj, {
+      apiVersion: 'x/v1',
+      kind: 'X',
+      metadata: { name: 'x' },
+      spec: { size: 1, free: { anything: [1] }, labels: { a: 'b' }, tags: ['t'] },
+    });
+    applyDefaults(obj, schema);
+    assert.equal((obj.spec as { mode?: string }).mode, 'a');
+  });
+
+  it('reads printer-column paths, missing ones as undefined', () => {
+    const obj = { status: { conditions: [{ type: 'Ready' }] }, 'a.b': 1, m: { 'k.x': 2 } };
+    assert.equal(jsonPathValue(obj, '.status.conditions[0].type'), 'Ready');
+    assert.equal(jsonPathValue(obj, ".m['k.x']"), 2);
+    assert.equal(jsonPathValue(obj, '.status.missing'), undefined);
+    assert.equal(jsonPathValue(obj, '.status.conditions[?(@.type=="Ready")]'), undefined);
+  });
+});
+
+describe('event reporting names', () => {
+  const cases: Array<[string, number]> = [
+    ['ecr-warden.io/controller', 0],
+    ['kubelet', 0],
+    ['ecr warden', 1],
+    ['a/b/c', 1],
+    ['/controller', 1],
+    ['Example.COM/controller', 1],
+    [`${'x'.repeat(64)}`, 1],
+  ];
+  for (const [value, count] of cases) {
+    it(`finds ${count} problem(s) in "${value.slice(0, 30)}" as IsQualifiedName does`, () => {
+      assert.equal(qualifiedNameErrors(value).length, count);
+    });
+  }
 });

@@ -1,5 +1,6 @@
 import { type ChangeEvent, EventLog } from './event-log.ts';
-import type { ResourceDef } from './resources.ts';
+import { type ResourceDef, storageKey, storageOf } from './resources.ts';
+import { requestTooLarge } from './status.ts';
 import { SortedKeys } from './sorted-keys.ts';
 import { type Stored, thaw, toStored, withTypeMeta } from './stored.ts';
 import type { KubeObject } from './types.ts';
@@ -114,6 +115,13 @@ function prefixEnd(prefix: string): string | undefined {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
+/**
+ * etcd's default --max-request-bytes (1.5 MiB): no stored object may be larger. Measured on the
+ * JSON, which is what etcd holds for custom resources (built-ins are stored as protobuf, a little
+ * smaller than their JSON).
+ */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
 export type ChangeListener = (def: ResourceDef, event: ChangeEvent) => void;
 
 export interface PendingWrite {
@@ -125,11 +133,14 @@ export interface PendingWrite {
 export class Database {
   private revision = 0;
   private compacted = 0;
-  private readonly tables = new Map<ResourceDef, Table>();
+  /** One table per storage (`events`, `pods`, `reports.openreports.io`), whichever API reads it. */
+  private readonly tables = new Map<string, Table>();
   private readonly listeners = new Set<ChangeListener>();
+  private readonly historyLimit: number;
 
   constructor(defs: readonly ResourceDef[], historyLimit: number) {
-    for (const def of defs) this.tables.set(def, new Table(def, historyLimit, 0));
+    this.historyLimit = historyLimit;
+    for (const def of defs) this.ensureTable(def);
   }
 
   /** The newest resourceVersion. */
@@ -143,9 +154,30 @@ export class Database {
   }
 
   table(def: ResourceDef): Table {
-    const table = this.tables.get(def);
-    if (!table) throw new Error(`no table for ${def.resource}`);
+    const table = this.tables.get(storageKey(def));
+    if (!table) throw new Error(`no table for ${storageKey(def)}`);
     return table;
+  }
+
+  hasTable(def: ResourceDef): boolean {
+    return this.tables.has(storageKey(def));
+  }
+
+  /** The table of a resource's storage, created empty when it is new (a CRD just installed). */
+  ensureTable(def: ResourceDef): Table {
+    const key = storageKey(def);
+    let table = this.tables.get(key);
+    if (!table) {
+      // A new table's watch history starts now: no watch can resume from before it existed.
+      table = new Table(storageOf(def), this.historyLimit, this.revision);
+      this.tables.set(key, table);
+    }
+    return table;
+  }
+
+  /** Forgets a storage whose objects are all deleted (a CRD removed). */
+  dropTable(def: ResourceDef): void {
+    this.tables.delete(storageKey(def));
   }
 
   onChange(listener: ChangeListener): () => void {
@@ -155,17 +187,20 @@ export class Database {
 
   /**
    * Writes `next` under `key` (or deletes it when `next` is undefined) at a new revision, stamps
-   * the revision into the object, records the change and tells every listener.
+   * the revision into the object, records the change and tells every listener. Objects are stored
+   * in their storage's form (a core v1 Event also when written through events.k8s.io), and
+   * listeners hear of the change under the storage's resource.
    */
   commit(def: ResourceDef, key: string, namespace: string, next: KubeObject | undefined): ChangeEvent {
-    return this.write(def, this.table(def), key, namespace, next);
+    return this.write(storageOf(def), this.table(def), key, namespace, next);
   }
 
   /** Many creations or replacements at once; keys are indexed with one sort (bulk loads). */
   commitMany(def: ResourceDef, writes: readonly PendingWrite[]): void {
     const table = this.table(def);
     const newKeys: string[] = [];
-    for (const { key, namespace, obj } of writes) this.write(def, table, key, namespace, obj, newKeys);
+    for (const { key, namespace, obj } of writes)
+      this.write(storageOf(def), table, key, namespace, obj, newKeys);
     table.indexKeys(newKeys);
   }
 
@@ -193,15 +228,18 @@ export class Database {
     indexLater?: string[],
   ): ChangeEvent {
     const prev = table.current(key);
-    const rv = ++this.revision;
+    const rv = this.revision + 1;
     let event: ChangeEvent;
     if (next) {
       next.metadata.resourceVersion = String(rv);
       const stored = toStored(withTypeMeta(next, def.kind, def.apiVersion), rv);
+      if (Buffer.byteLength(stored.json) > MAX_OBJECT_BYTES) throw requestTooLarge();
+      this.revision = rv;
       table.record(key, rv, stored, this.compacted, indexLater);
       event = { rv, type: prev ? 'MODIFIED' : 'ADDED', key, namespace, object: stored, prev };
     } else {
       if (!prev) throw new Error(`delete of missing key ${key}`);
+      this.revision = rv;
       // A deletion reaches watchers as the last state stamped with the deletion's revision.
       const last = thaw(prev.obj);
       last.metadata.resourceVersion = String(rv);

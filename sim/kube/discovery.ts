@@ -1,4 +1,5 @@
-import { GROUP_VERSIONS, type ResourceDef } from './resources.ts';
+import type { GroupVersion } from './catalog.ts';
+import type { ResourceDef } from './resources.ts';
 
 /**
  * Discovery documents: the legacy per-group-version form and the aggregated form
@@ -39,7 +40,7 @@ function apiResources(def: ResourceDef): object[] {
     kind: def.kind,
     verbs: def.verbs,
     ...(def.shortNames.length ? { shortNames: def.shortNames } : {}),
-    ...(def.resource === 'pods' ? { categories: ['all'] } : {}),
+    ...(def.categories.length ? { categories: def.categories } : {}),
   };
   const subs = def.strategy.subresources.map((sub) => ({
     name: `${def.resource}/${sub}`,
@@ -59,28 +60,38 @@ export function coreVersions(serverAddress: string): object {
   };
 }
 
-function groupEntry(group: string, version: string): object {
-  const gv = { groupVersion: `${group}/${version}`, version };
-  return { name: group, versions: [gv], preferredVersion: gv };
+/** A group's versions, the preferred (first) one also as preferredVersion. */
+function groupEntry(served: readonly GroupVersion[], group: string): object | undefined {
+  const versions = served
+    .filter((gv) => gv.group === group)
+    .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+  if (versions.length === 0) return undefined;
+  return { name: group, versions, preferredVersion: versions[0] };
 }
 
-export function groupList(): object {
+function namedGroups(served: readonly GroupVersion[]): string[] {
+  return [...new Set(served.map((gv) => gv.group).filter((g) => g !== ''))];
+}
+
+export function groupList(served: readonly GroupVersion[]): object {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: GROUP_VERSIONS.filter((g) => g.group !== '').map((g) => groupEntry(g.group, g.version)),
+    groups: namedGroups(served).map((g) => groupEntry(served, g)),
   };
 }
 
-export function group(name: string): object | undefined {
-  const found = GROUP_VERSIONS.find((g) => g.group === name && name !== '');
-  return found
-    ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(found.group, found.version) }
-    : undefined;
+export function group(served: readonly GroupVersion[], name: string): object | undefined {
+  const entry = name === '' ? undefined : groupEntry(served, name);
+  return entry ? { kind: 'APIGroup', apiVersion: 'v1', ...entry } : undefined;
 }
 
-export function resourceList(groupName: string, version: string): object | undefined {
-  const found = GROUP_VERSIONS.find((g) => g.group === groupName && g.version === version);
+export function resourceList(
+  served: readonly GroupVersion[],
+  groupName: string,
+  version: string,
+): object | undefined {
+  const found = served.find((g) => g.group === groupName && g.version === version);
   if (!found) return undefined;
   return {
     kind: 'APIResourceList',
@@ -99,7 +110,7 @@ function discoveryResource(def: ResourceDef): object {
     singularResource: def.singular,
     verbs: def.verbs,
     ...(def.shortNames.length ? { shortNames: def.shortNames } : {}),
-    ...(def.resource === 'pods' ? { categories: ['all'] } : {}),
+    ...(def.categories.length ? { categories: def.categories } : {}),
     ...(def.strategy.subresources.length
       ? {
           subresources: def.strategy.subresources.map((sub) => ({
@@ -112,15 +123,22 @@ function discoveryResource(def: ResourceDef): object {
   };
 }
 
-/** `/api` (core) or `/apis` (named groups) as an APIGroupDiscoveryList. */
-export function aggregated(core: boolean): object {
+/** `/api` (core) or `/apis` (named groups) as an APIGroupDiscoveryList, versions grouped under their group. */
+export function aggregated(served: readonly GroupVersion[], core: boolean): object {
+  const groups = core ? [''] : namedGroups(served);
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: 'apidiscovery.k8s.io/v2',
     metadata: {},
-    items: GROUP_VERSIONS.filter((g) => (g.group === '') === core).map((g) => ({
-      metadata: { ...(g.group ? { name: g.group } : {}), creationTimestamp: null },
-      versions: [{ version: g.version, resources: g.resources.map(discoveryResource), freshness: 'Current' }],
+    items: groups.map((group) => ({
+      metadata: { ...(group ? { name: group } : {}), creationTimestamp: null },
+      versions: served
+        .filter((gv) => gv.group === group)
+        .map((gv) => ({
+          version: gv.version,
+          resources: gv.resources.map(discoveryResource),
+          freshness: 'Current',
+        })),
     })),
   };
 }

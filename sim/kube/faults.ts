@@ -7,6 +7,8 @@ export interface RequestMatch {
   verb?: string;
   /** `pods`, `leases`, or with a subresource `pods/status`. */
   resource?: string;
+  /** The API group: '' for core, `events.k8s.io`, `openreports.io`… (events are `events` in both). */
+  group?: string;
   namespace?: string;
   /** A path prefix, or a pattern tested against the path. */
   path?: string | RegExp;
@@ -44,6 +46,7 @@ export function resourceLabel(info: RequestInfo): string {
 export function matches(match: RequestMatch, info: RequestInfo): boolean {
   if (match.verb !== undefined && match.verb !== info.verb) return false;
   if (match.resource !== undefined && match.resource !== resourceLabel(info)) return false;
+  if (match.group !== undefined && (!info.isResource || match.group !== info.group)) return false;
   if (match.namespace !== undefined && match.namespace !== info.namespace) return false;
   if (match.path !== undefined) {
     if (typeof match.path === 'string' ? !info.path.startsWith(match.path) : !match.path.test(info.path))

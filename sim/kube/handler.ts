@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import type { Catalog } from './catalog.ts';
 import type { Database } from './db.ts';
 import * as discovery from './discovery.ts';
 import type { ChangeEvent } from './event-log.ts';
@@ -14,11 +15,11 @@ import {
   type WatchQuery,
   waitForRevision,
 } from './list.ts';
-import { openApiDocument, openApiRoot } from './openapi.ts';
+import { OpenApiDocuments } from './openapi.ts';
 import { PATCH_TYPES, type PatchType } from './patch.ts';
-import type { DeleteOptions, Registry, WriteResult } from './registry.ts';
+import type { DeleteOptions, FieldValidation, Registry, WriteOptions, WriteResult } from './registry.ts';
 import { parseRequestInfo, type RequestInfo } from './request-info.ts';
-import { findResource, type ResourceDef, scopePrefix } from './resources.ts';
+import { type ResourceDef, scopePrefix } from './resources.ts';
 import { parseFieldSelector } from './selectors.ts';
 import {
   badRequest,
@@ -31,6 +32,7 @@ import {
 } from './status.ts';
 import { itemJson, type Stored } from './stored.ts';
 import { toTable, wantsTable } from './table.ts';
+import { present } from './views.ts';
 import { type WatchCloseReason, type WatchHub, WatchStream } from './watch.ts';
 
 /** How a watch that asks for a resourceVersion older than the retained history is answered. */
@@ -42,6 +44,7 @@ export type StaleWatchResponse =
 
 export interface HandlerOptions {
   db: Database;
+  catalog: Catalog;
   registry: Registry;
   hub: WatchHub;
   faults: Faults;
@@ -55,6 +58,11 @@ export interface HandlerOptions {
   serverAddress: () => string;
   resetConnection: (socket: Socket) => void;
   onRequest: (info: RequestInfo) => void;
+  /**
+   * Called once the answer is sent (or the connection is gone), with its HTTP status and, for a
+   * create that succeeded, the name of the new object.
+   */
+  onResponse: (info: RequestInfo, code: number, createdName: string | undefined) => void;
   onWatchOpen: (stream: WatchStream) => void;
   onWatchClose: (stream: WatchStream, reason: WatchCloseReason) => void;
 }
@@ -70,9 +78,13 @@ let nextWatchId = 1;
 
 export class ApiHandler {
   private readonly o: HandlerOptions;
+  private readonly openApi: OpenApiDocuments;
+  /** Names of objects created, by the response that answers their create. */
+  private readonly created = new WeakMap<ServerResponse, string>();
 
   constructor(options: HandlerOptions) {
     this.o = options;
+    this.openApi = new OpenApiDocuments(options.catalog);
   }
 
   /** Serves one HTTP request; never throws (every failure becomes a Status response). */
@@ -80,6 +92,7 @@ export class ApiHandler {
     try {
       const info = parseRequestInfo(req.method ?? 'GET', req.url ?? '/');
       this.o.onRequest(info);
+      res.once('close', () => this.o.onResponse(info, res.statusCode, this.created.get(res)));
       const delay = this.o.faults.latencyFor(info);
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       if (res.destroyed) return;
@@ -117,29 +130,31 @@ export class ApiHandler {
     aggregated: boolean,
   ): { json: string; contentType?: string } | undefined {
     const encode = (body: object | undefined) => (body ? { json: JSON.stringify(body) } : undefined);
+    const served = this.o.catalog.groupVersions();
     const aggregatedDoc = (core: boolean) => ({
-      json: JSON.stringify(discovery.aggregated(core)),
+      json: JSON.stringify(discovery.aggregated(served, core)),
       contentType: discovery.AGGREGATED_CONTENT_TYPE,
     });
     if (path === '/version') return encode(discovery.SERVER_VERSION);
     if (path === '/api')
       return aggregated ? aggregatedDoc(true) : encode(discovery.coreVersions(this.o.serverAddress()));
-    if (path === '/apis') return aggregated ? aggregatedDoc(false) : encode(discovery.groupList());
-    if (path === '/openapi/v3') return encode(openApiRoot());
+    if (path === '/apis') return aggregated ? aggregatedDoc(false) : encode(discovery.groupList(served));
+    if (path === '/openapi/v3') return encode(this.openApi.root());
     if (path.startsWith('/openapi/v3/')) {
-      const text = openApiDocument(path.slice('/openapi/v3/'.length));
+      const text = this.openApi.document(path.slice('/openapi/v3/'.length));
       return text === undefined ? undefined : { json: text };
     }
     const parts = path.split('/').filter(Boolean);
-    if (parts[0] === 'api' && parts.length === 2) return encode(discovery.resourceList('', parts[1]!));
-    if (parts[0] === 'apis' && parts.length === 2) return encode(discovery.group(parts[1]!));
+    if (parts[0] === 'api' && parts.length === 2)
+      return encode(discovery.resourceList(served, '', parts[1]!));
+    if (parts[0] === 'apis' && parts.length === 2) return encode(discovery.group(served, parts[1]!));
     if (parts[0] === 'apis' && parts.length === 3)
-      return encode(discovery.resourceList(parts[1]!, parts[2]!));
+      return encode(discovery.resourceList(served, parts[1]!, parts[2]!));
     return undefined;
   }
 
   private async resource(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
-    const def = findResource(info.group, info.version, info.resource);
+    const def = this.o.catalog.find(info.group, info.version, info.resource);
     if (!def) throw pathNotFound();
     if (info.subresource && !def.strategy.subresources.includes(info.subresource)) throw pathNotFound();
     if (!def.namespaced && info.namespace !== undefined) throw pathNotFound();
@@ -151,6 +166,11 @@ export class ApiHandler {
     const ns = info.namespace;
     const subresource = info.subresource || undefined;
     const q = info.query;
+    const writeOptions = (): WriteOptions => ({
+      dryRun: dryRunOf(q),
+      fieldValidation: fieldValidationOf(q),
+      warnings: [],
+    });
     switch (info.verb) {
       case 'get':
         return this.get(req, res, def, info);
@@ -160,24 +180,32 @@ export class ApiHandler {
         return this.watch(req, res, def, info);
       case 'create': {
         if (info.name || subresource) throw methodNotAllowed();
+        const options = writeOptions();
         const body = await readBody(req);
-        return sendResult(res, this.o.registry.create(def, ns, body, { dryRun: dryRunOf(q) }));
+        const result = this.o.registry.create(def, ns, body, options);
+        const name = (result.body as { metadata?: { name?: string } }).metadata?.name;
+        if (name) this.created.set(res, name);
+        return sendResult(res, result, options);
       }
       case 'update': {
         if (!info.name) throw methodNotAllowed();
+        const options = writeOptions();
         const body = await readBody(req);
         return sendResult(
           res,
-          this.o.registry.update(def, ns, info.name, subresource, body, { dryRun: dryRunOf(q) }),
+          this.o.registry.update(def, ns, info.name, subresource, body, options),
+          options,
         );
       }
       case 'patch': {
         if (!info.name) throw methodNotAllowed();
+        const options = writeOptions();
         const patchType = patchTypeOf(req.headers['content-type']);
         const body = await readBody(req, true);
         return sendResult(
           res,
-          this.o.registry.patch(def, ns, info.name, subresource, patchType, body, { dryRun: dryRunOf(q) }),
+          this.o.registry.patch(def, ns, info.name, subresource, patchType, body, options),
+          options,
         );
       }
       case 'delete': {
@@ -208,7 +236,7 @@ export class ApiHandler {
     const table = wantsTable(req.headers.accept);
     if (table)
       return sendObject(res, 200, toTable(def, [stored], { rv: stored.rv }, this.tableOptions(table, info)));
-    sendJson(res, 200, stored.json);
+    sendJson(res, 200, present(def, stored).json);
   }
 
   private async list(
@@ -248,7 +276,9 @@ export class ApiHandler {
       const meta = stored.obj.metadata;
       const result = this.o.registry.delete(def, meta.namespace, meta.name!, options);
       // The answer lists what was deleted, also for kinds whose single DELETE answers with a Status.
-      deleted.push(result.json ? { obj: stored.obj, json: result.json, rv: stored.rv } : stored);
+      deleted.push(
+        result.json ? { obj: stored.obj, json: result.json, rv: stored.rv } : present(def, stored),
+      );
     }
     await writeList(res, def, { rv: this.o.db.rv, items: deleted });
   }
@@ -303,11 +333,14 @@ export class ApiHandler {
           headersSent = true;
           return encoded;
         }
-      : undefined;
+      : def.view
+        ? (stored: Stored) => present(def, stored).json
+        : undefined;
     const stream = new WatchStream({
       render,
       info: {
         id: nextWatchId++,
+        group: def.group,
         resource: def.resource,
         namespace: info.namespace,
         resourceVersion: rvText,
@@ -370,7 +403,14 @@ function sendObject(res: ServerResponse, code: number, body: object, contentType
   sendJson(res, code, JSON.stringify(body), contentType);
 }
 
-function sendResult(res: ServerResponse, result: WriteResult): void {
+function sendResult(res: ServerResponse, result: WriteResult, options?: WriteOptions): void {
+  // Warnings travel as RFC 7234 `Warning: 299 - "<text>"` headers, one per warning.
+  const warnings = options?.warnings ?? [];
+  if (warnings.length)
+    res.setHeader(
+      'Warning',
+      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+    );
   sendJson(res, result.code, result.json ?? JSON.stringify(result.body));
 }
 
@@ -447,6 +487,16 @@ function patchTypeOf(contentType: string | undefined): PatchType {
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
   );
+}
+
+const FIELD_VALIDATIONS: readonly FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
+
+/** The `fieldValidation` query parameter (Warn when absent, as since 1.27). */
+function fieldValidationOf(query: URLSearchParams): FieldValidation {
+  const value = query.get('fieldValidation') ?? '';
+  if (value === '') return 'Warn';
+  if ((FIELD_VALIDATIONS as readonly string[]).includes(value)) return value as FieldValidation;
+  throw badRequest(`fieldValidation parameter unsupported: ${value}`);
 }
 
 function dryRunOf(query: URLSearchParams): boolean {

@@ -1,4 +1,3 @@
-import { badRequest } from './status.ts';
 import {
   fieldInvalid,
   isPlainObject,
@@ -7,6 +6,7 @@ import {
   validateMetadata,
 } from './strategy.ts';
 import type { KubeObject, LeaseJson, StatusCause } from './types.ts';
+import { decodeFailure, decodeMicroTime } from './wire.ts';
 
 /**
  * Lease rules from pkg/registry/coordination/lease/strategy.go: PUT may create, but an update of
@@ -14,33 +14,11 @@ import type { KubeObject, LeaseJson, StatusCause } from './types.ts';
  * what makes leader election safe.
  */
 
-/** metav1.MicroTime is parsed with Go's layout "2006-01-02T15:04:05.000000Z07:00": exactly six fractional digits. */
-const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
-const MICRO_LAYOUT = '2006-01-02T15:04:05.000000Z07:00';
-/** Length of "2006-01-02T15:04:05", after which the fractional part must follow. */
-const SECONDS_PREFIX = 19;
+const cannotHandle = decodeFailure('Lease', 'v1');
 
-function cannotHandle(detail: string): Error {
-  return badRequest(`Lease in version "v1" cannot be handled as a Lease: ${detail}`);
-}
-
-/**
- * The real decoder rejects a MicroTime with any other precision, e.g. JavaScript's
- * `Date.toISOString()` (milliseconds): the request fails with 400 before validation.
- */
+/** The real decoder rejects a MicroTime with any other precision than six digits (see wire.ts). */
 function checkMicroTime(field: string, value: unknown): void {
-  if (value === undefined || value === null) return;
-  if (typeof value !== 'string') {
-    throw cannotHandle(
-      `json: cannot unmarshal ${typeof value} into Go struct field LeaseSpec.spec.${field} of type string`,
-    );
-  }
-  if (MICRO_TIME.test(value)) return;
-  const rest = value.slice(SECONDS_PREFIX);
-  const where = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.test(value)
-    ? `"${rest}" as ".000000"`
-    : `"${value}" as "2006"`;
-  throw cannotHandle(`parsing time "${value}" as "${MICRO_LAYOUT}": cannot parse ${where}`);
+  decodeMicroTime(value, `LeaseSpec.spec.${field}`, cannotHandle);
 }
 
 function checkInteger(field: string, value: unknown): void {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SERVER_VERSION } from './discovery.ts';
-import { GROUP_VERSIONS, type ResourceDef } from './resources.ts';
+import type { Catalog } from './catalog.ts';
+import type { ResourceDef } from './resources.ts';
 
 /**
  * The OpenAPI v3 documents kubectl consults before it writes: for `create`/`apply` it looks for
@@ -44,26 +45,42 @@ function document(resources: readonly ResourceDef[]): object {
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths };
 }
 
-const DOCUMENTS = new Map(
-  GROUP_VERSIONS.map((gv) => [
-    groupVersionPath(gv.group, gv.version),
-    JSON.stringify(document(gv.resources)),
-  ]),
-);
-
 /** The hash clients cache a group-version document under, as the real discovery root publishes. */
 function hashOf(text: string): string {
   return createHash('sha512').update(text).digest('hex').toUpperCase();
 }
 
-export function openApiRoot(): object {
-  const paths: Record<string, object> = {};
-  for (const [path, text] of DOCUMENTS)
-    paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hashOf(text)}` };
-  return { paths };
-}
+/** The documents of the resources served now, rebuilt when a CRD comes or goes. */
+export class OpenApiDocuments {
+  private readonly catalog: Catalog;
+  private revision = -1;
+  private documents = new Map<string, string>();
 
-/** The document for `/openapi/v3/<group-version path>`, already encoded. */
-export function openApiDocument(path: string): string | undefined {
-  return DOCUMENTS.get(path);
+  constructor(catalog: Catalog) {
+    this.catalog = catalog;
+  }
+
+  private current(): Map<string, string> {
+    if (this.revision !== this.catalog.revision) {
+      this.documents = new Map(
+        this.catalog
+          .groupVersions()
+          .map((gv) => [groupVersionPath(gv.group, gv.version), JSON.stringify(document(gv.resources))]),
+      );
+      this.revision = this.catalog.revision;
+    }
+    return this.documents;
+  }
+
+  root(): object {
+    const paths: Record<string, object> = {};
+    for (const [path, text] of this.current())
+      paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hashOf(text)}` };
+    return { paths };
+  }
+
+  /** The document for `/openapi/v3/<group-version path>`, already encoded. */
+  document(path: string): string | undefined {
+    return this.current().get(path);
+  }
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { Catalog } from './catalog.ts';
+import { isCrdResource } from './crd.ts';
 import type { Database } from './db.ts';
 import { jsonPatch, mergePatch, type PatchType, strategicMergePatch } from './patch.ts';
-import { keyOf, NAMESPACES, RESOURCES, type ResourceDef } from './resources.ts';
+import { keyOf, NAMESPACES, type ResourceDef, storageOf } from './resources.ts';
 import {
   alreadyExists,
   badRequest,
@@ -9,11 +11,15 @@ import {
   internalError,
   invalid,
   notFound,
+  qualifiedKind,
   StatusError,
+  unsupportedPatchType,
 } from './status.ts';
 import { type Stored, thaw } from './stored.ts';
 import { canonical, fieldInvalid, isPlainObject } from './strategy.ts';
 import type { KubeObject, ObjectMeta, StatusJson } from './types.ts';
+import { present, presentObject } from './views.ts';
+import { decodeFailure } from './wire.ts';
 
 /**
  * The generic registry store of the API server (apiserver/pkg/registry/generic/registry/store.go)
@@ -21,9 +27,19 @@ import type { KubeObject, ObjectMeta, StatusJson } from './types.ts';
  * finalizers and graceful deletion of namespaces, all expressed on plain JSON objects.
  */
 
+/**
+ * What the decoder does with fields the type does not have (the `fieldValidation` query
+ * parameter): `Strict` fails the request, `Warn` (the default since 1.27) answers with a warning
+ * header per field, `Ignore` drops them silently. They are dropped in every case.
+ */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
 export interface WriteOptions {
   /** `dryRun=All`: run every check but store nothing. */
   dryRun?: boolean;
+  fieldValidation?: FieldValidation;
+  /** Collects the warnings the answer carries (`Warning: 299 - "..."` headers). */
+  warnings?: string[];
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -49,10 +65,12 @@ const GENERATE_NAME_ATTEMPTS = 8;
 export class Registry {
   private readonly db: Database;
   private readonly clock: () => number;
+  private readonly catalog: Catalog;
 
-  constructor(db: Database, clock: () => number) {
+  constructor(db: Database, clock: () => number, catalog: Catalog) {
     this.db = db;
     this.clock = clock;
+    this.catalog = catalog;
   }
 
   now(): number {
@@ -90,7 +108,16 @@ export class Registry {
     body: unknown,
     options: WriteOptions = {},
   ): WriteResult {
-    const obj = this.decode(def, namespace, body);
+    return this.createDecoded(def, namespace, this.decode(def, namespace, body, options), options);
+  }
+
+  /** Creates an object already decoded into its storage form. */
+  private createDecoded(
+    def: ResourceDef,
+    namespace: string | undefined,
+    obj: KubeObject,
+    options: WriteOptions,
+  ): WriteResult {
     this.checkNamespace(def, namespace, obj.metadata.name ?? '');
     if (obj.metadata.resourceVersion) {
       throw internalError('resourceVersion should not be set on objects to be created');
@@ -100,16 +127,16 @@ export class Registry {
     const generated = !obj.metadata.name && obj.metadata.generateName;
     if (generated) obj.metadata.name = this.generateName(obj.metadata.generateName!);
     const errors = def.strategy.validate(obj);
-    if (errors.length) throw invalid(def.kind, obj.metadata.name ?? '', def, errors);
+    if (errors.length) throw invalid(qualifiedKind(def), obj.metadata.name ?? '', def, errors);
 
     const table = this.db.table(def);
     for (let attempt = 1; table.current(keyOf(def, namespace, obj.metadata.name!)); attempt++) {
       if (!generated || attempt >= GENERATE_NAME_ATTEMPTS) throw alreadyExists(def, obj.metadata.name!);
       obj.metadata.name = this.generateName(obj.metadata.generateName!);
     }
-    if (options.dryRun) return { code: 201, body: obj };
+    if (options.dryRun) return { code: 201, body: this.dryRunAnswer(def, obj) };
     const event = this.db.commit(def, keyOf(def, namespace, obj.metadata.name!), namespace ?? '', obj);
-    return { code: 201, body: event.object.obj, json: event.object.json };
+    return this.answer(def, 201, event.object);
   }
 
   update(
@@ -120,7 +147,7 @@ export class Registry {
     body: unknown,
     options: WriteOptions = {},
   ): WriteResult {
-    const obj = this.decode(def, namespace, body);
+    const obj = this.decode(def, namespace, body, options);
     if (obj.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`,
@@ -131,7 +158,7 @@ export class Registry {
       if (subresource || !def.strategy.allowCreateOnUpdate) throw notFound(def, name);
       // Create-on-update ignores a resourceVersion in the body: storage assigns a new one.
       delete obj.metadata.resourceVersion;
-      return this.create(def, namespace, obj, options);
+      return this.createDecoded(def, namespace, obj, options);
     }
     const requested = obj.metadata.resourceVersion;
     if (!requested) {
@@ -160,8 +187,10 @@ export class Registry {
     patch: unknown,
     options: WriteOptions = {},
   ): WriteResult {
+    if (!def.patchTypes.includes(patchType)) throw unsupportedPatchType(def.patchTypes);
     const existing = this.get(def, namespace, name);
-    const current = thaw(existing.obj);
+    // A patch applies to the object as the request's API shows it.
+    const current = thaw(present(def, existing).obj);
     let patched: unknown;
     switch (patchType) {
       case 'application/merge-patch+json':
@@ -175,9 +204,9 @@ export class Registry {
         patched = strategicMergePatch(current, patch, def.patchSchema);
         break;
     }
-    const obj = this.decode(def, namespace, patched);
+    const obj = this.decode(def, namespace, patched, options);
     if (obj.metadata.name !== name) {
-      throw invalid(def.kind, name, def, [
+      throw invalid(qualifiedKind(def), name, def, [
         fieldInvalid('metadata.name', obj.metadata.name ?? '', 'field is immutable'),
       ]);
     }
@@ -213,17 +242,43 @@ export class Registry {
     if (def === NAMESPACES) return this.deleteNamespace(existing, name, options);
     if (meta.finalizers?.length) {
       // Finalizers hold the object: it is only marked, and goes once the last finalizer is removed.
-      if (meta.deletionTimestamp || options.dryRun)
-        return { code: 200, body: existing.obj, json: existing.json };
+      if (meta.deletionTimestamp || options.dryRun) return this.answer(def, 200, existing);
       const marked = thaw(existing.obj);
       marked.metadata.deletionTimestamp = this.timestamp();
       marked.metadata.deletionGracePeriodSeconds = 0;
       const event = this.db.commit(def, key, namespace ?? '', marked);
-      return { code: 200, body: event.object.obj, json: event.object.json };
+      return this.answer(def, 200, event.object);
     }
     if (options.dryRun) return this.deletedAnswer(def, existing, name);
+    if (isCrdResource(def)) this.deleteCustomResources(name);
     const event = this.db.commit(def, key, namespace ?? '', undefined);
     return this.deletedAnswer(def, event.object, name);
+  }
+
+  /**
+   * Everything a CRD defines goes before the CRD itself, as the customresourcecleanup finalizer
+   * sees to on a cluster (done at once here).
+   */
+  private deleteCustomResources(crdName: string): void {
+    const storage = this.catalog.ofCrd(crdName).find((d) => !d.storage);
+    if (!storage || !this.db.hasTable(storage)) return;
+    const table = this.db.table(storage);
+    const doomed = [...table.scan('', '')].map((s) => s.obj.metadata);
+    for (const meta of doomed) {
+      this.db.commit(storage, keyOf(storage, meta.namespace, meta.name!), meta.namespace ?? '', undefined);
+    }
+  }
+
+  /** The answer to a write: the stored object as the request's API shows it. */
+  private answer(def: ResourceDef, code: number, stored: Stored): WriteResult {
+    const shown = present(def, stored);
+    return { code, body: shown.obj, json: shown.json };
+  }
+
+  /** A dry run's object, never stored, stamped as storage would stamp it. */
+  private dryRunAnswer(def: ResourceDef, obj: KubeObject): KubeObject {
+    const storage = storageOf(def);
+    return presentObject(def, { ...obj, kind: storage.kind, apiVersion: storage.apiVersion });
   }
 
   /**
@@ -243,17 +298,17 @@ export class Registry {
     const prev = thaw(existing.obj);
     const next = def.strategy.prepareForUpdate(obj, prev, subresource);
     const errors = def.strategy.validateUpdate(next, prev, subresource);
-    if (errors.length) throw invalid(def.kind, name, def, errors);
+    if (errors.length) throw invalid(qualifiedKind(def), name, def, errors);
     next.metadata.resourceVersion = existing.obj.metadata.resourceVersion;
-    next.kind = def.kind;
-    next.apiVersion = def.apiVersion;
-    if (canonical(next) === canonical(existing.obj))
-      return { code: 200, body: existing.obj, json: existing.json };
-    if (options.dryRun) return { code: 200, body: next };
+    const storage = storageOf(def);
+    next.kind = storage.kind;
+    next.apiVersion = storage.apiVersion;
+    if (canonical(next) === canonical(existing.obj)) return this.answer(def, 200, existing);
+    if (options.dryRun) return { code: 200, body: this.dryRunAnswer(def, next) };
     const key = keyOf(def, namespace, name);
     const finished = next.metadata.deletionTimestamp && !next.metadata.finalizers?.length;
     const event = this.db.commit(def, key, namespace ?? '', finished ? undefined : next);
-    return { code: 200, body: event.object.obj, json: event.object.json };
+    return this.answer(def, 200, event.object);
   }
 
   /**
@@ -268,7 +323,7 @@ export class Registry {
     const marked = existing.obj.metadata.deletionTimestamp
       ? existing
       : this.db.commit(NAMESPACES, name, '', terminating).object;
-    for (const def of RESOURCES) {
+    for (const def of this.catalog.storages()) {
       if (!def.namespaced) continue;
       const table = this.db.table(def);
       const keys = [...table.scan(`${name}/`, '')].map((s) => keyOf(def, name, s.obj.metadata.name!));
@@ -279,7 +334,7 @@ export class Registry {
   }
 
   private deletedAnswer(def: ResourceDef, deleted: Stored, name: string): WriteResult {
-    if (def.strategy.returnDeletedObject) return { code: 200, body: deleted.obj, json: deleted.json };
+    if (def.strategy.returnDeletedObject) return this.answer(def, 200, deleted);
     const status: StatusJson = {
       kind: 'Status',
       apiVersion: 'v1',
@@ -300,7 +355,12 @@ export class Registry {
    * Turns a request body into an object of this resource, or the 400 the decoder would give.
    * Takes ownership of `body` (a freshly parsed request body or patch result) and modifies it.
    */
-  decode(def: ResourceDef, namespace: string | undefined, body: unknown): KubeObject {
+  decode(
+    def: ResourceDef,
+    namespace: string | undefined,
+    body: unknown,
+    options: WriteOptions = {},
+  ): KubeObject {
     if (!isPlainObject(body)) {
       throw badRequest(`Object '${def.kind}' is missing in 'null'`);
     }
@@ -332,9 +392,28 @@ export class Registry {
     } else {
       delete meta.namespace;
     }
-    def.strategy.decode(obj);
-    def.strategy.applyDefaults(obj);
-    return obj;
+    const unknown: string[] = [];
+    let decoded = def.strategy.decode(obj, unknown) ?? obj;
+    this.unknownFields(def, unknown, options);
+    def.strategy.applyDefaults(decoded);
+    // Stored in the storage's form (a core Event for events.k8s.io); checks run on that form.
+    if (def.view) decoded = def.view.fromWire(decoded);
+    return decoded;
+  }
+
+  /** Fields the decoder dropped, answered by the request's fieldValidation. */
+  private unknownFields(def: ResourceDef, unknown: readonly string[], options: WriteOptions): void {
+    if (unknown.length === 0) return;
+    const list = unknown.map((path) => `unknown field "${path}"`);
+    switch (options.fieldValidation ?? 'Warn') {
+      case 'Strict':
+        throw decodeFailure(def.kind, def.version)(`strict decoding error: ${list.join(', ')}`);
+      case 'Warn':
+        options.warnings?.push(...list);
+        break;
+      case 'Ignore':
+        break;
+    }
   }
 
   /** uid and creationTimestamp are the server's (rest.FillObjectMetaSystemFields). */

@@ -6,20 +6,35 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { Catalog } from './catalog.ts';
+import { type CrdJson, isCrdResource, resourcesFromCrd } from './crd.ts';
 import { Database, type PendingWrite } from './db.ts';
+import type { ChangeEvent } from './event-log.ts';
 import { type FailureOptions, Faults, matches, type RequestMatch, resourceLabel } from './faults.ts';
 import { ApiHandler, type StaleWatchResponse } from './handler.ts';
 import { kubeconfigYaml, loadKubeConfig } from './kubeconfig.ts';
 import { mergePatch } from './patch.ts';
 import { Registry } from './registry.ts';
 import type { RequestInfo } from './request-info.ts';
-import { keyOf, LEASES, NAMESPACES, PODS, RESOURCES, type ResourceDef } from './resources.ts';
-import { invalid, StatusError, watchCompacted } from './status.ts';
+import {
+  EVENTS,
+  EVENTS_V1,
+  keyOf,
+  LEASES,
+  NAMESPACES,
+  PODS,
+  type ResourceDef,
+  storageKey,
+  storageOf,
+} from './resources.ts';
+import { invalid, qualifiedKind, StatusError, watchCompacted } from './status.ts';
 import { type Stored, withTypeMeta } from './stored.ts';
 import { canonical } from './strategy.ts';
 import { type ServingCertificate, servingCertificate } from './tls.ts';
 import type { KubeObject, LeaseJson, NamespaceJson, PodJson, PodStatusJson } from './types.ts';
+import { present } from './views.ts';
 import { type WatchCloseReason, WatchHub, type WatchInfo, type WatchStream } from './watch.ts';
+import { WRITE_VERBS, type WriteMatch, type WriteRecord, WriteLog, type WriteWindow } from './write-log.ts';
 
 export interface KubeSimulatorOptions {
   /** Interface to listen on; loopback by default. */
@@ -53,8 +68,20 @@ export interface KubeSimulatorOptions {
   namespaces?: readonly string[];
   /** The namespace of the kubeconfig context. */
   defaultNamespace?: string;
-  /** Clock for timestamps the server sets (creation, deletion), in epoch milliseconds. */
+  /**
+   * Clock for timestamps the server sets (creation, deletion), the event TTL and the write log,
+   * in epoch milliseconds.
+   */
   clock?: () => number;
+  /**
+   * How long an Event lives after its last write (kube-apiserver's --event-ttl, 1 h): etcd
+   * forgets it then, and watchers see it DELETED. 0 keeps Events forever.
+   */
+  eventTtlMs?: number;
+  /** Writes the write log keeps (the oldest go first); 100,000 by default. */
+  writeLogLimit?: number;
+  /** CustomResourceDefinitions installed at start, e.g. `openReportsCrds()`. */
+  crds?: readonly KubeObject[];
 }
 
 export interface RestartOptions {
@@ -69,18 +96,24 @@ export interface RestartOptions {
 
 export interface KubeSimulatorEvents {
   request: [info: RequestInfo];
+  /** A write was answered (any status); `record` is what the write log holds. */
+  write: [record: WriteRecord];
   watchOpen: [info: WatchInfo];
   watchClose: [info: WatchInfo, reason: WatchCloseReason];
 }
 
 /** Which open watches a fault applies to. */
 export interface WatchMatch {
+  /** '' for core; Events are `events` in both groups. */
+  group?: string;
   resource?: string;
   namespace?: string;
   id?: number;
 }
 
-const DEFAULTS: Required<Omit<KubeSimulatorOptions, 'clock'>> = {
+type Defaulted = Required<Omit<KubeSimulatorOptions, 'clock' | 'crds'>>;
+
+const DEFAULTS: Defaulted = {
   host: '127.0.0.1',
   port: 0,
   tls: true,
@@ -93,10 +126,28 @@ const DEFAULTS: Required<Omit<KubeSimulatorOptions, 'clock'>> = {
   maxWatchBufferBytes: 128 * 1024 * 1024,
   namespaces: ['default', 'kube-system', 'kube-public', 'kube-node-lease'],
   defaultNamespace: 'default',
+  eventTtlMs: 60 * 60_000,
+  writeLogLimit: 100_000,
 };
+
+/** How often expired Events are looked for (etcd revokes leases as they expire; a minute is close enough). */
+const EVENT_EXPIRY_SWEEP_MS = 60_000;
+
+/** Which Events `events()` returns; every given field must match. */
+export interface EventFilter {
+  namespace?: string;
+  /** The object the Event is about (`regarding`, `involvedObject` in core v1). */
+  regarding?: { kind?: string; namespace?: string; name?: string; uid?: string };
+  reason?: string;
+  type?: string;
+  reportingController?: string;
+  /** The form to return: events.k8s.io/v1 (the default) or core `v1`. */
+  apiVersion?: 'events.k8s.io/v1' | 'v1';
+}
 
 function watchMatches(match: WatchMatch | undefined, info: WatchInfo): boolean {
   if (!match) return true;
+  if (match.group !== undefined && match.group !== info.group) return false;
   if (match.resource !== undefined && match.resource !== info.resource) return false;
   if (match.namespace !== undefined && match.namespace !== info.namespace) return false;
   if (match.id !== undefined && match.id !== info.id) return false;
@@ -104,18 +155,28 @@ function watchMatches(match: WatchMatch | undefined, info: WatchInfo): boolean {
 }
 
 /**
- * A Kubernetes API server on loopback: pods, namespaces and leases over the real wire protocol,
- * with direct state operations for tests and the demo (they emit watch events exactly like API
- * writes), request counters, and faults to inject. Start one with `startKubeSimulator`.
+ * A Kubernetes API server on loopback: pods, namespaces, leases, Events (core v1 and
+ * events.k8s.io/v1), CustomResourceDefinitions and the custom resources they define, over the
+ * real wire protocol, with direct state operations for tests and the demo (they emit watch events
+ * exactly like API writes), request counters, a write log, and faults to inject. Start one with
+ * `startKubeSimulator`.
  */
 export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
-  private readonly options: Required<Omit<KubeSimulatorOptions, 'clock'>> & KubeSimulatorOptions;
+  private readonly options: Defaulted & KubeSimulatorOptions;
+  private readonly clock: () => number;
+  private readonly catalog: Catalog;
   private readonly db: Database;
   private readonly registry: Registry;
   private readonly hub = new WatchHub();
   private readonly faults = new Faults();
   private readonly handler: ApiHandler;
   private readonly counts = new Map<string, number>();
+  private readonly writeLog: WriteLog;
+  /** Arrival times of writes being served, by request, until their answer is sent. */
+  private readonly arrivals = new WeakMap<RequestInfo, number>();
+  /** When each stored Event expires (its etcd lease), by storage key; as many as there are Events. */
+  private readonly eventExpiry = new Map<string, number>();
+  private eventTimer: NodeJS.Timeout | undefined;
   /** Raw TCP sockets by remote address and port, to reset the one under a TLS stream. */
   private readonly sockets = new Map<string, Socket>();
   private server: Server | undefined;
@@ -129,11 +190,15 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     super();
     const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     this.options = { ...DEFAULTS, ...given };
-    this.db = new Database(RESOURCES, this.options.historyLimit);
-    this.registry = new Registry(this.db, this.options.clock ?? Date.now);
-    this.db.onChange((def, event) => this.hub.publish(def, event));
+    this.clock = this.options.clock ?? Date.now;
+    this.writeLog = new WriteLog(this.options.writeLogLimit);
+    this.catalog = new Catalog(() => this.registry.timestamp());
+    this.db = new Database(this.catalog.all(), this.options.historyLimit);
+    this.registry = new Registry(this.db, this.clock, this.catalog);
+    this.db.onChange((def, event) => this.onChange(def, event));
     this.handler = new ApiHandler({
       db: this.db,
+      catalog: this.catalog,
       registry: this.registry,
       hub: this.hub,
       faults: this.faults,
@@ -145,17 +210,20 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
       serverAddress: () => `${this.options.host}:${this.port}`,
       resetConnection: (socket) => this.resetConnection(socket),
       onRequest: (info) => this.countRequest(info),
+      onResponse: (info, code, name) => this.logWrite(info, code, name),
       onWatchOpen: (stream) => this.emit('watchOpen', stream.info),
       onWatchClose: (stream, reason) => this.emit('watchClose', stream.info, reason),
     });
     for (const name of this.options.namespaces) this.createNamespace(name);
+    for (const crd of this.options.crds ?? []) this.installCrd(crd);
   }
 
-  /** Listens and starts periodic compaction. Called by `startKubeSimulator`. */
+  /** Listens and starts periodic compaction and Event expiry. Called by `startKubeSimulator`. */
   async listen(): Promise<void> {
     if (this.options.tls) this.certificate = await servingCertificate(this.options.host);
     await this.bind(this.options.port);
     this.scheduleCompaction();
+    this.scheduleEventExpiry();
   }
 
   get url(): string {
@@ -282,6 +350,121 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     );
   }
 
+  /**
+   * Stores any served object as given (status included), by its apiVersion and kind, after the
+   * same decoding and validation an API write gets: the way to seed Events or Reports. Its
+   * namespace is created when missing. Returns the object as its API shows it.
+   */
+  upsertObject(obj: KubeObject): KubeObject {
+    const def = this.catalog.all().find((d) => d.apiVersion === obj.apiVersion && d.kind === obj.kind);
+    if (!def) throw new StatusError(404, 'NotFound', `no resource serves ${obj.apiVersion} ${obj.kind}`);
+    return this.upsert(def, obj);
+  }
+
+  /**
+   * Events now, as events.k8s.io/v1 shows them unless `filter.apiVersion` is `v1`, ordered by
+   * namespace and name, whichever API wrote them.
+   */
+  events(filter: EventFilter = {}): KubeObject[] {
+    const def = filter.apiVersion === 'v1' ? EVENTS : EVENTS_V1;
+    const prefix = filter.namespace === undefined ? '' : `${filter.namespace}/`;
+    const out: KubeObject[] = [];
+    for (const stored of this.db.table(EVENTS).scan(prefix, '')) {
+      const e = stored.obj as KubeObject & {
+        involvedObject: Record<string, string | undefined>;
+        reason?: string;
+        type?: string;
+        reportingComponent: string;
+      };
+      const r = filter.regarding;
+      if (r?.kind !== undefined && e.involvedObject.kind !== r.kind) continue;
+      if (r?.namespace !== undefined && e.involvedObject.namespace !== r.namespace) continue;
+      if (r?.name !== undefined && e.involvedObject.name !== r.name) continue;
+      if (r?.uid !== undefined && e.involvedObject.uid !== r.uid) continue;
+      if (filter.reason !== undefined && e.reason !== filter.reason) continue;
+      if (filter.type !== undefined && e.type !== filter.type) continue;
+      if (filter.reportingController !== undefined && e.reportingComponent !== filter.reportingController)
+        continue;
+      out.push(present(def, stored).obj);
+    }
+    return out;
+  }
+
+  /**
+   * Deletes Events whose time to live (`eventTtlMs` after their last write) has passed by the
+   * simulator's clock, as etcd does when their leases expire; also done every minute on its own.
+   * Returns how many went.
+   */
+  expireEvents(): number {
+    const now = this.clock();
+    const expired = [...this.eventExpiry].filter(([, at]) => at <= now).map(([key]) => key);
+    for (const key of expired) {
+      const stored = this.db.table(EVENTS).current(key);
+      if (stored) this.db.commit(EVENTS, key, stored.obj.metadata.namespace ?? '', undefined);
+      this.eventExpiry.delete(key);
+    }
+    return expired.length;
+  }
+
+  /**
+   * Installs a CustomResourceDefinition (or replaces the spec of an installed one), as
+   * `kubectl apply -f crd.yaml` would: its resources are served at once. Returns the stored CRD.
+   */
+  installCrd(crd: KubeObject): KubeObject {
+    const body = JSON.parse(JSON.stringify(crd)) as KubeObject;
+    const name = body.metadata?.name ?? '';
+    const existing = this.db.table(this.catalog.crds).current(name);
+    if (!existing) return this.registry.create(this.catalog.crds, undefined, body).body as KubeObject;
+    body.metadata = { ...body.metadata, resourceVersion: existing.obj.metadata.resourceVersion };
+    return this.registry.update(this.catalog.crds, undefined, name, undefined, body).body as KubeObject;
+  }
+
+  /** Deletes a CRD and every object of its resources; returns whether it was installed. */
+  uninstallCrd(name: string): boolean {
+    if (!this.db.table(this.catalog.crds).current(name)) return false;
+    this.registry.delete(this.catalog.crds, undefined, name);
+    return true;
+  }
+
+  crd(name: string): KubeObject | undefined {
+    return this.db.table(this.catalog.crds).current(name)?.obj;
+  }
+
+  /**
+   * The objects of a custom resource now (in one namespace when given), ordered by namespace and
+   * name, e.g. `customObjects('openreports.io', 'reports')`. Empty when the resource is not served.
+   */
+  customObjects(group: string, plural: string, namespace?: string): KubeObject[] {
+    const def = this.catalog.all().find((d) => d.group === group && d.resource === plural && !d.storage);
+    if (!def || !this.db.hasTable(def)) return [];
+    return [...this.db.table(def).scan(namespace ? `${namespace}/` : '', '')].map((s) => s.obj);
+  }
+
+  customObject(
+    group: string,
+    plural: string,
+    namespace: string | undefined,
+    name: string,
+  ): KubeObject | undefined {
+    const def = this.catalog.all().find((d) => d.group === group && d.resource === plural && !d.storage);
+    if (!def || !this.db.hasTable(def)) return undefined;
+    return this.db.table(def).current(keyOf(def, namespace, name))?.obj;
+  }
+
+  /** OpenReports Reports (openreports.io/v1alpha1), in one namespace when given. */
+  reports(namespace?: string): KubeObject[] {
+    return this.customObjects('openreports.io', 'reports', namespace);
+  }
+
+  report(namespace: string, name: string): KubeObject | undefined {
+    return this.customObject('openreports.io', 'reports', namespace, name);
+  }
+
+  /** OpenReports ClusterReports. */
+  clusterReports(): KubeObject[] {
+    return this.customObjects('openreports.io', 'clusterreports');
+  }
+
   // ---- observation ------------------------------------------------------------------------
 
   /** Requests served so far by verb and resource, e.g. `list pods`, `watch pods`, `update leases`, `get /version`. */
@@ -299,8 +482,38 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     return total;
   }
 
+  /** Clears the request counters and the write log (a benchmark does it once its setup is done). */
   resetCounters(): void {
     this.counts.clear();
+    this.writeLog.clear();
+  }
+
+  /**
+   * Writes answered so far (the newest `writeLogLimit`), each with its arrival time by the
+   * simulator's clock, verb, group, resource, namespace, name and status, e.g.
+   * `writes({ group: 'events.k8s.io', resource: 'events', verb: 'create' })`.
+   */
+  writes(match?: WriteMatch): WriteRecord[] {
+    return this.writeLog.list(match);
+  }
+
+  writeCount(match?: WriteMatch): number {
+    return this.writeLog.list(match).length;
+  }
+
+  /** Matching writes per consecutive window of `windowMs` from `from` (default: the first one). */
+  writesPerWindow(windowMs: number, match?: WriteMatch, from?: number): WriteWindow[] {
+    return this.writeLog.perWindow(windowMs, match, from);
+  }
+
+  /** The largest number of matching writes within any `windowMs`: how bursty the writer is. */
+  maxWritesInWindow(windowMs: number, match?: WriteMatch): number {
+    return this.writeLog.maxInWindow(windowMs, match);
+  }
+
+  /** Writes the log forgot because it was full. */
+  writesDropped(): number {
+    return this.writeLog.dropped;
   }
 
   openWatches(match?: WatchMatch): WatchInfo[] {
@@ -433,6 +646,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.compactionTimer);
+    clearInterval(this.eventTimer);
     for (const stream of this.hub.all()) stream.end('shutdown');
     await this.shutdownHttp();
     this.removeAllListeners();
@@ -447,7 +661,62 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   private countRequest(info: RequestInfo): void {
     const key = `${info.verb} ${resourceLabel(info)}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    if (info.isResource && WRITE_VERBS.has(info.verb)) this.arrivals.set(info, this.clock());
     this.emit('request', info);
+  }
+
+  private logWrite(info: RequestInfo, code: number, createdName: string | undefined): void {
+    const at = this.arrivals.get(info);
+    if (at === undefined) return;
+    this.arrivals.delete(info);
+    const record: WriteRecord = {
+      at,
+      verb: info.verb,
+      group: info.group,
+      version: info.version,
+      resource: resourceLabel(info),
+      namespace: info.namespace,
+      name: info.name || (createdName ?? ''),
+      code,
+    };
+    this.writeLog.add(record);
+    this.emit('write', record);
+  }
+
+  /** Every committed change: custom resources follow their CRDs, Events get their TTL, watchers hear of it. */
+  private onChange(def: ResourceDef, event: ChangeEvent): void {
+    if (isCrdResource(def)) this.syncCrd(event);
+    if (storageKey(def) === storageKey(EVENTS) && this.options.eventTtlMs > 0) {
+      // Every write of an Event attaches a fresh lease (the event store's TTL), so it lives on from now.
+      if (event.type === 'DELETED') this.eventExpiry.delete(event.key);
+      else this.eventExpiry.set(event.key, this.clock() + this.options.eventTtlMs);
+    }
+    this.hub.publish(def, event);
+  }
+
+  /** A CRD written: its resources are served (or no longer) before anyone hears of the change. */
+  private syncCrd(event: ChangeEvent): void {
+    const name = event.key;
+    if (event.type === 'DELETED') {
+      for (const def of this.catalog.removeCrd(name)) {
+        if (def.storage) continue;
+        for (const stream of this.hub.of(def)) stream.end('shutdown');
+        this.db.dropTable(def);
+      }
+      return;
+    }
+    const defs = resourcesFromCrd(event.object.obj as CrdJson);
+    for (const def of defs) this.db.ensureTable(def);
+    this.catalog.setCrd(name, defs);
+  }
+
+  private scheduleEventExpiry(): void {
+    if (!this.options.eventTtlMs) return;
+    this.eventTimer = setInterval(
+      () => this.expireEvents(),
+      Math.min(this.options.eventTtlMs, EVENT_EXPIRY_SWEEP_MS),
+    );
+    this.eventTimer.unref();
   }
 
   private createHttpServer(): Server {
@@ -534,7 +803,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     obj.metadata.uid ??= randomUUID();
     obj.metadata.creationTimestamp ??= this.registry.timestamp();
     const errors = def.strategy.validate(obj);
-    if (errors.length) throw invalid(def.kind, obj.metadata.name ?? '', def, errors);
+    if (errors.length) throw invalid(qualifiedKind(def), obj.metadata.name ?? '', def, errors);
     if (namespace) this.createNamespace(namespace);
     return obj;
   }
@@ -547,6 +816,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   private commitUpsert(def: ResourceDef, input: KubeObject, obj: KubeObject): KubeObject {
     const key = keyOf(def, obj.metadata.namespace, obj.metadata.name!);
     const existing = this.db.table(def).current(key);
+    if (def.crd) obj.metadata.generation = nextGeneration(obj, existing);
     if (existing && !input.metadata.uid) obj.metadata.uid = existing.obj.metadata.uid;
     if (existing && !input.metadata.creationTimestamp) {
       obj.metadata.creationTimestamp = existing.obj.metadata.creationTimestamp;
@@ -563,12 +833,22 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     existing: Stored | undefined,
   ): KubeObject {
     if (existing) {
-      const candidate = withTypeMeta(obj, def.kind, def.apiVersion);
+      const storage = storageOf(def);
+      const candidate = withTypeMeta(obj, storage.kind, storage.apiVersion);
       candidate.metadata = { ...candidate.metadata, resourceVersion: existing.obj.metadata.resourceVersion };
-      if (canonical(candidate) === canonical(existing.obj)) return existing.obj;
+      if (canonical(candidate) === canonical(existing.obj)) return present(def, existing).obj;
     }
-    return this.db.commit(def, key, namespace, obj).object.obj;
+    return present(def, this.db.commit(def, key, namespace, obj).object).obj;
   }
+}
+
+/** A custom resource's generation: 1 when new, one more when anything but metadata changed. */
+function nextGeneration(obj: KubeObject, existing: Stored | undefined): number {
+  if (!existing) return 1;
+  const previous = existing.obj.metadata.generation ?? 1;
+  const content = ({ metadata: _metadata, kind: _kind, apiVersion: _apiVersion, ...rest }: KubeObject) =>
+    rest;
+  return canonical(content(obj)) === canonical(content(existing.obj)) ? previous : previous + 1;
 }
 
 function socketKey(socket: Socket): string {

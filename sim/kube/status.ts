@@ -35,7 +35,7 @@ export class StatusError extends Error {
       metadata: this.continueToken ? { continue: this.continueToken } : {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       code: this.code,
     };
     if (this.details) status.details = this.details;
@@ -52,6 +52,20 @@ export interface ResourceRef {
 /** `pods` for the core group, `leases.coordination.k8s.io` otherwise, as error messages write it. */
 export function qualifiedResource(ref: ResourceRef): string {
   return ref.group ? `${ref.resource}.${ref.group}` : ref.resource;
+}
+
+/** schema.GroupKind's String(): `Pod`, `Event.events.k8s.io`, `Report.openreports.io`, as Invalid errors name the kind. */
+export function qualifiedKind(def: { group: string; kind: string }): string {
+  return def.group ? `${def.kind}.${def.group}` : def.kind;
+}
+
+/** The 415 for a patch content type the resource does not take (custom resources take no strategic merge patch). */
+export function unsupportedPatchType(accepted: readonly string[]): StatusError {
+  return new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
 }
 
 function details(ref: ResourceRef, name: string, extra: Partial<StatusDetails> = {}): StatusDetails {
@@ -112,6 +126,15 @@ export function internalError(cause: string): StatusError {
   return new StatusError(500, 'InternalError', `Internal error occurred: ${cause}`, {
     details: { causes: [{ message: cause }] },
   });
+}
+
+/**
+ * etcd refuses a value over its --max-request-bytes (1.5 MiB by default); the API server passes
+ * the error on as a reasonless 500 (ErrorToAPIStatus of a plain error), which kubectl prints as
+ * `Error from server: etcdserver: request is too large`.
+ */
+export function requestTooLarge(): StatusError {
+  return new StatusError(500, '', 'etcdserver: request is too large');
 }
 
 /** A watch or exact list from a resourceVersion whose history is gone. */

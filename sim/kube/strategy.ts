@@ -15,8 +15,13 @@ export interface Strategy {
   readonly returnDeletedObject: boolean;
   /** Subresources reachable under an object, e.g. `status`. */
   readonly subresources: readonly string[];
-  /** What the JSON decoder would reject with a 400 before any validation runs. */
-  decode(obj: KubeObject): void;
+  /**
+   * What the JSON decoder does before any validation runs: a 400 for what it rejects, and for
+   * kinds whose unknown fields it drops, the dropped fields' paths pushed onto `unknown` (the
+   * registry answers them by the request's fieldValidation). Returns the decoded object when it
+   * is a new one.
+   */
+  decode(obj: KubeObject, unknown: string[]): KubeObject | void;
   /** API defaulting, applied to every object that comes in, as the decoder does. */
   applyDefaults(obj: KubeObject): void;
   /** Clears or sets what a client may not choose at creation (a pod's status, for one). */

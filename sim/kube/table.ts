@@ -1,31 +1,16 @@
 import type { ListPage } from './list.ts';
+import { AGE_COLUMN, age, type Column, column, humanDuration, NAME_COLUMN } from './printing.ts';
 import { LEASES, NAMESPACES, PODS, type ResourceDef } from './resources.ts';
 import type { Stored } from './stored.ts';
 import type { ContainerStatusJson, KubeObject, LeaseJson, NamespaceJson, PodJson } from './types.ts';
+import { present } from './views.ts';
 
 /**
  * Server-side printing (meta.k8s.io/v1 Table), which kubectl requests for `get` without `-o`:
  * the columns and cell rules of the API server's printers for pods, namespaces and leases
  * (pkg/printers/internalversion/printers.go), so `kubectl get pods` reads as it does on a cluster.
+ * Resources with a printer of their own (Events, custom resources) bring it in their definition.
  */
-
-interface Column {
-  name: string;
-  type: string;
-  format: string;
-  description: string;
-  priority: number;
-}
-
-function column(name: string, description: string, priority = 0, format = ''): Column {
-  return { name, type: 'string', format, description, priority };
-}
-
-const NAME_COLUMN = column('Name', 'Name must be unique within a namespace.', 0, 'name');
-const AGE_COLUMN = column(
-  'Age',
-  'CreationTimestamp is a timestamp representing the server time when this object was created.',
-);
 
 const COLUMNS = new Map<ResourceDef, Column[]>([
   [
@@ -56,31 +41,6 @@ export function wantsTable(accept: string | undefined): 'v1' | 'v1beta1' | undef
   if (tables.some((c) => c.includes('v=v1;') || c.endsWith('v=v1'))) return 'v1';
   if (tables.some((c) => c.includes('v=v1beta1'))) return 'v1beta1';
   return undefined;
-}
-
-/** duration.HumanDuration: how kubectl's AGE column reads. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  const days = Math.floor(hours / 24);
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
-  if (hours < 24 * 365 * 2) return `${days}d`;
-  const years = Math.floor(days / 365);
-  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
-  return `${years}y`;
-}
-
-function age(timestamp: string | undefined, now: number): string {
-  if (!timestamp) return '<unknown>';
-  return humanDuration(now - Date.parse(timestamp));
 }
 
 type State = {
@@ -178,6 +138,7 @@ function podCells(pod: PodJson, now: number): unknown[] {
 }
 
 function cellsOf(def: ResourceDef, obj: KubeObject, now: number): unknown[] {
+  if (def.printer) return def.printer.cells(obj, now);
   if (def === PODS) return podCells(obj as PodJson, now);
   if (def === NAMESPACES)
     return [
@@ -195,9 +156,9 @@ function cellsOf(def: ResourceDef, obj: KubeObject, now: number): unknown[] {
 }
 
 /** The object a row carries: `includeObject` Metadata (the default), Object, or None. */
-function rowObject(stored: Stored, includeObject: string, version: string): unknown {
+function rowObject(def: ResourceDef, stored: Stored, includeObject: string, version: string): unknown {
   if (includeObject === 'None') return undefined;
-  if (includeObject === 'Object') return stored.obj;
+  if (includeObject === 'Object') return present(def, stored).obj;
   return {
     kind: 'PartialObjectMetadata',
     apiVersion: `meta.k8s.io/${version}`,
@@ -227,9 +188,11 @@ export function toTable(
     kind: 'Table',
     apiVersion: `meta.k8s.io/${options.version}`,
     metadata,
-    columnDefinitions: options.noHeaders ? null : (COLUMNS.get(def) ?? [NAME_COLUMN, AGE_COLUMN]),
+    columnDefinitions: options.noHeaders
+      ? null
+      : (def.printer?.columns ?? COLUMNS.get(def) ?? [NAME_COLUMN, AGE_COLUMN]),
     rows: items.map((stored) => {
-      const object = rowObject(stored, includeObject, options.version);
+      const object = rowObject(def, stored, includeObject, options.version);
       return object === undefined
         ? { cells: cellsOf(def, stored.obj, options.now) }
         : { cells: cellsOf(def, stored.obj, options.now), object };

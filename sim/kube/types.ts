@@ -100,6 +100,8 @@ export type StatusReason =
   | 'Expired'
   | 'TooManyRequests'
   | 'InternalError'
+  /** StatusReasonUnknown: an error the API server has no reason for (written without a reason). */
+  | ''
   | 'ServiceUnavailable'
   | 'Timeout';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ChangeEvent, ChangeType } from './event-log.ts';
-import { bookmarkJson, type ResourceDef } from './resources.ts';
+import { bookmarkJson, type ResourceDef, storageKey } from './resources.ts';
 import type { FieldSelector, LabelSelector } from './selectors.ts';
 import { type Stored, thaw, toStored } from './stored.ts';
 import type { StatusJson } from './types.ts';
@@ -9,6 +9,8 @@ import type { StatusJson } from './types.ts';
 /** What tests and counters see of an open watch. */
 export interface WatchInfo {
   readonly id: number;
+  /** '' for core. */
+  readonly group: string;
   readonly resource: string;
   readonly namespace: string | undefined;
   /** The resourceVersion the client asked to start from ('' when unset). */
@@ -256,26 +258,36 @@ function leftSelectorObject(event: ChangeEvent): Stored {
   return stored;
 }
 
-/** All open watches by resource, fed by the database's change listener. */
+/**
+ * All open watches by storage, fed by the database's change listener: a change to a stored Event
+ * reaches the watches of core v1 and events.k8s.io/v1 Events alike, each stream encoding it for
+ * its own API.
+ */
 export class WatchHub {
-  private readonly streams = new Map<ResourceDef, Set<WatchStream>>();
+  private readonly streams = new Map<string, Set<WatchStream>>();
 
   add(def: ResourceDef, stream: WatchStream): void {
-    let set = this.streams.get(def);
+    const key = storageKey(def);
+    let set = this.streams.get(key);
     if (!set) {
       set = new Set();
-      this.streams.set(def, set);
+      this.streams.set(key, set);
     }
     set.add(stream);
   }
 
   remove(def: ResourceDef, stream: WatchStream): void {
-    this.streams.get(def)?.delete(stream);
+    this.streams.get(storageKey(def))?.delete(stream);
   }
 
   publish(def: ResourceDef, event: ChangeEvent): void {
-    const set = this.streams.get(def);
+    const set = this.streams.get(storageKey(def));
     if (set) for (const stream of set) stream.offer(event);
+  }
+
+  /** The open watches on one storage. */
+  of(def: ResourceDef): WatchStream[] {
+    return [...(this.streams.get(storageKey(def)) ?? [])];
   }
 
   all(): WatchStream[] {
