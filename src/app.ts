@@ -2,8 +2,12 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { Assessor } from './assessor.ts';
 import type { Config } from './config/types.ts';
 import { EcrClients } from './ecr/clients.ts';
+import { callSender } from './ecr/calls.ts';
+import { Lanes } from './ecr/lanes.ts';
 import { Resolver } from './ecr/resolver.ts';
-import type { ResolverObserver } from './ecr/types.ts';
+import { noopObserver, type ResolverObserver } from './ecr/types.ts';
+import { Forecaster } from './lifecycle/forecaster.ts';
+import { LifecyclePolicies } from './lifecycle/policies.ts';
 import type { Logger } from './log.ts';
 
 /**
@@ -27,6 +31,8 @@ export interface Core {
   clients: EcrClients;
   resolver: Resolver;
   assessor: Assessor;
+  /** The lifecycle forecast (SPEC section 10); null with lifecycle.enabled off. */
+  forecaster: Forecaster | null;
 }
 
 export function buildCore(config: Config, wiring: EcrWiring): Core {
@@ -38,13 +44,35 @@ export function buildCore(config: Config, wiring: EcrWiring): Core {
     ...(wiring.credentials ? { credentials: wiring.credentials } : {}),
     ...(wiring.requestTimeoutMs ? { requestTimeoutMs: wiring.requestTimeoutMs } : {}),
   });
+  // One call path for every ECR read: the resolver's and the lifecycle forecast's calls share the
+  // concurrency bound, its lanes, and the request metrics.
+  const lanes = new Lanes(config.ecr.maxConcurrency);
+  const send = callSender(
+    clients,
+    lanes,
+    wiring.observer ?? noopObserver,
+    wiring.log.child({ component: 'ecr' }),
+  );
+  const now = wiring.now ?? Date.now;
   const resolver = new Resolver({
     ecr: config.ecr,
     clients,
     log: wiring.log,
+    calls: { lanes, send },
+    now,
     ...(wiring.observer ? { observer: wiring.observer } : {}),
-    ...(wiring.now ? { now: wiring.now } : {}),
   });
-  const assessor = new Assessor(resolver, config.policy, wiring.now);
-  return { clients, resolver, assessor };
+  const forecaster = config.lifecycle.enabled
+    ? new Forecaster(
+        new LifecyclePolicies({
+          send,
+          now,
+          ttlMs: config.lifecycle.refreshInterval,
+          failureTtlMs: config.ecr.negativeTTL,
+        }),
+        now,
+      )
+    : null;
+  const assessor = new Assessor(resolver, config.policy, { now, forecaster });
+  return { clients, resolver, assessor, forecaster };
 }

@@ -8,9 +8,12 @@ import {
   evaluate,
   isExempt,
   needsEcrFacts,
+  needsLifecycle,
   needsTagMutability,
   type PolicyConfig,
 } from './policy/evaluate.ts';
+import type { ForecastAnswer } from './lifecycle/forecast.ts';
+import type { Forecaster } from './lifecycle/forecaster.ts';
 import { BoundedMap } from './util/lru.ts';
 
 /** Everything known about one image reference, and the policy's verdict on it. */
@@ -18,6 +21,8 @@ export interface ImageAssessment {
   image: string;
   parsed: ParseResult;
   resolution: Resolution | null;
+  /** The lifecycle forecast (SPEC section 10); undefined when not asked for. */
+  lifecycle: ForecastAnswer | undefined;
   status: 'resolved' | 'unresolved' | 'skipped';
   reason: FailureReason | null;
   evaluation: Evaluation;
@@ -53,15 +58,28 @@ export class Assessor {
   readonly #now: () => number;
   readonly #policyNeedsEcr: boolean;
   readonly #policyNeedsMutability: boolean;
+  readonly #policyNeedsLifecycle: boolean;
+  readonly #forecaster: Forecaster | null;
   /** Parsed references by image string. */
   readonly #parsed = new BoundedMap<string, ParseResult>(MAX_PARSED);
 
-  constructor(resolver: Resolver, policy: PolicyConfig, now: () => number = Date.now) {
+  constructor(
+    resolver: Resolver,
+    policy: PolicyConfig,
+    options: { now?: () => number; forecaster?: Forecaster | null } = {},
+  ) {
     this.#resolver = resolver;
     this.#policy = policy;
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    this.#forecaster = options.forecaster ?? null;
     this.#policyNeedsEcr = needsEcrFacts(policy);
     this.#policyNeedsMutability = needsTagMutability(policy);
+    this.#policyNeedsLifecycle = needsLifecycle(policy);
+  }
+
+  /** The lifecycle forecast, when it runs (lifecycle.enabled). */
+  get forecaster(): Forecaster | null {
+    return this.#forecaster;
   }
 
   get policy(): PolicyConfig {
@@ -69,25 +87,41 @@ export class Assessor {
   }
 
   async assess(image: string, options: AssessOptions = {}): Promise<ImageAssessment> {
+    const started = performance.now();
     const parsed = this.#parse(image);
     const exempt = isExempt(this.#policy, { parsed, resolution: null }, options.namespace);
     let resolution: Resolution | null = null;
+    let lifecycle: ForecastAnswer | undefined;
     const wanted = (options.alwaysResolve || this.#policyNeedsEcr) && (!exempt || options.resolveExempt);
+    const lane = options.lane ?? (options.deadlineMs === undefined ? 'bulk' : 'admission');
+    /** What is left of the deadline; a stage still running keeps filling the cache. */
+    const within = <T>(work: Promise<T>, late: () => T): Promise<T> =>
+      options.deadlineMs === undefined
+        ? work
+        : answerWithin(work, Math.max(0, options.deadlineMs - (performance.now() - started)), late);
     if (parsed.ok && parsed.ref.ecr && wanted) {
-      const lookup = this.#resolver.resolveOne(parsed.ref, {
-        lane: options.lane ?? (options.deadlineMs === undefined ? 'bulk' : 'admission'),
-        tagMutability: options.allFacts === true || this.#policyNeedsMutability,
-      });
-      resolution =
-        options.deadlineMs === undefined
-          ? await lookup
-          : await answerWithin(lookup, options.deadlineMs, (): Resolution => ({
-              status: 'unresolved',
-              reason: 'timeout',
-              message: `no answer from ECR within ${options.deadlineMs}ms`,
-            }));
+      resolution = await within(
+        this.#resolver.resolveOne(parsed.ref, {
+          lane,
+          tagMutability: options.allFacts === true || this.#policyNeedsMutability,
+        }),
+        (): Resolution => ({
+          status: 'unresolved',
+          reason: 'timeout',
+          message: `no answer from ECR within ${options.deadlineMs}ms`,
+        }),
+      );
+      if (
+        resolution.status === 'resolved' &&
+        this.#forecaster &&
+        (options.allFacts === true || this.#policyNeedsLifecycle)
+      ) {
+        lifecycle = await within(this.#forecaster.forecast(resolution.facts, lane), () => ({
+          unknown: `no lifecycle policy answer within ${options.deadlineMs}ms`,
+        }));
+      }
     }
-    return this.judge(image, parsed, resolution, options.namespace);
+    return this.judge(image, parsed, resolution, options.namespace, lifecycle);
   }
 
   /** A webhook sees the same image strings review after review: parse each once. */
@@ -106,10 +140,11 @@ export class Assessor {
     parsed: ParseResult,
     resolution: Resolution | null,
     namespace?: string | null,
+    lifecycle?: ForecastAnswer,
   ): ImageAssessment {
     const evaluation = evaluate(
       this.#policy,
-      { parsed, resolution },
+      { parsed, resolution, lifecycle },
       { namespace: namespace ?? null, now: this.#now() },
     );
     let status: ImageAssessment['status'];
@@ -127,6 +162,6 @@ export class Assessor {
       status = 'unresolved';
       reason = resolution.reason;
     }
-    return { image, parsed, resolution, status, reason, evaluation };
+    return { image, parsed, resolution, lifecycle, status, reason, evaluation };
   }
 }

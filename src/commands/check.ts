@@ -1,6 +1,8 @@
 import type { Core } from '../app.ts';
 import type { ImageAssessment } from '../assessor.ts';
+import type { ForecastAnswer } from '../lifecycle/forecast.ts';
 import { assessmentToJson } from '../output/json.ts';
+import { formatAge } from '../policy/checks.ts';
 import { findingsSummary, renderTable, shortDigest } from '../output/table.ts';
 
 export interface CheckOptions {
@@ -48,9 +50,11 @@ export function renderAssessments(
     'SCAN',
     'FINDINGS',
     'PUSHED',
+    'LIFECYCLE',
     ...(trailing?.header ?? []),
     'VERDICT',
   ];
+  const now = Date.now();
   const rows = assessments.map((a, i) => {
     const j = assessmentToJson(a);
     return [
@@ -61,6 +65,7 @@ export function renderAssessments(
       j.scan?.status ?? '-',
       findingsSummary(j.scan?.findings),
       j.pushedAt ? j.pushedAt.slice(0, 10) : '-',
+      lifecycleCell(a.lifecycle, now),
       ...(trailing?.cells(i) ?? []),
       j.verdict,
     ];
@@ -81,6 +86,14 @@ export function renderAssessments(
   });
   lines.push('', summaryLine(assessments, noun));
   return lines.join('\n');
+}
+
+/** `archive in 9d (rule 2)`, `expire now (rule 1)`, `unknown`, or `-` when no rule will act. */
+function lifecycleCell(answer: ForecastAnswer | undefined, now: number): string {
+  if (!answer) return '-';
+  if ('unknown' in answer) return 'unknown';
+  const left = answer.at.getTime() - now;
+  return `${answer.action} ${left <= 0 ? 'now' : `in ${formatAge(left)}`} (rule ${answer.rulePriority})`;
 }
 
 /**

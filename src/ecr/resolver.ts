@@ -97,6 +97,8 @@ export interface ResolverOptions {
   log?: Logger;
   /** Milliseconds since the epoch; injected so tests control TTLs. */
   now?: () => number;
+  /** The call path shared with the other readers of ECR (the lifecycle forecast); built here when absent. */
+  calls?: { lanes: Lanes; send: SendCall };
 }
 
 /**
@@ -131,8 +133,8 @@ export class Resolver {
     this.#observer = options.observer ?? noopObserver;
     this.#log = (options.log ?? silentLogger).child({ component: 'resolver' });
     const now = options.now ?? Date.now;
-    this.lanes = new Lanes(options.ecr.maxConcurrency);
-    this.#send = callSender(options.clients, this.lanes, this.#observer, this.#log);
+    this.lanes = options.calls?.lanes ?? new Lanes(options.ecr.maxConcurrency);
+    this.#send = options.calls?.send ?? callSender(options.clients, this.lanes, this.#observer, this.#log);
     const cacheOptions = { maxEntries: MAX_ANSWERS, staleMs: options.ecr.staleIfError };
     this.#tags = new AnswerCache(now, cacheOptions);
     this.#details = new AnswerCache(now, cacheOptions);

@@ -1,4 +1,4 @@
-import { describeRule, type LifecycleRule, type StorageClass, tagsMatch } from './rules.ts';
+import { type CountType, describeRule, type LifecycleRule, type StorageClass, tagsMatch } from './rules.ts';
 
 /** What a lifecycle rule looks at in an image (DescribeImages' ImageDetail). */
 export interface LifecycleImage {
@@ -15,6 +15,8 @@ export interface LifecycleImage {
 export interface Forecast {
   action: 'expire' | 'archive';
   rulePriority: number;
+  /** What the rule counts: keep-alive acts only on sinceImagePulled rules. */
+  countType: CountType;
   /** The earliest the action can happen; ECR acts at its next daily run from then on. */
   at: Date;
   /** The rule's description, or a summary of what it selects. */
@@ -28,20 +30,14 @@ const DAY_MS = 86_400_000;
 /** ECR evaluates lifecycle policies about once a day ("within 24 hours", ECR User Guide, "Lifecycle policies"). */
 const RUN_INTERVAL_MS = DAY_MS;
 
-export interface ForecastInput {
+/** The first rule, by priority, that selects an image: the only one that can ever act on it. */
+export interface RepositoryPolicy {
   /** The policy's rules, sorted by rulePriority. */
   rules: readonly LifecycleRule[];
-  image: LifecycleImage;
   /** Every image of the repository, for count rules; null when not listed (a count rule is then unknown). */
   repository: readonly LifecycleImage[] | null;
-  /**
-   * Platform images and attestations of indexes that exist: acted on only with their index. They still
-   * count among their rule's images; they are only never acted on while the index is there.
-   */
-  children: ReadonlySet<string>;
   /** GetLifecyclePolicy's lastEvaluatedAt: when ECR last ran the policy. */
   lastEvaluatedAt: Date | null;
-  now: number;
 }
 
 /** The storage class rules see an image in; an image being restored (ACTIVATING) is in neither yet. */
@@ -62,8 +58,8 @@ export function nextRun(lastEvaluatedAt: Date | null, now: number): Date {
 }
 
 /**
- * The first action the policy will take on `image`, as ECR documents the evaluation ("How lifecycle
- * policies work" and "Lifecycle policy properties", ECR User Guide):
+ * A repository's lifecycle policy, evaluated for the images in use as ECR documents the evaluation
+ * ("How lifecycle policies work" and "Lifecycle policy properties", ECR User Guide):
  *
  * - Rules apply by rulePriority, lowest first, and an image is acted on by at most one rule.
  * - An image that matches a rule's selection is never acted on by a rule of lower priority ("an image
@@ -80,56 +76,94 @@ export function nextRun(lastEvaluatedAt: Date | null, now: number): Date {
  *   - sinceImagePulled: due countNumber days after lastRecordedPullTime, or the push for an image
  *     never pulled, or lastActivatedAt when that is later (a restored image starts afresh).
  *   - sinceImageTransitioned: archived images only, countNumber days after lastArchivedAt.
- * - Platform images and attestations of an index are acted on only with their index: they count
- *   among their rule's images like any other, but are never acted on while the index exists.
  * - An image being restored (ACTIVATING) is in neither storage class: no rule selects it.
+ *
+ * Platform images of an index count among their rule's images like any other; they are never the
+ * images in use (a pod names the index), so they get no forecast of their own here.
+ *
+ * A count rule's ranking is computed once per rule for the whole repository, so forecasting every
+ * image in use costs a sort per count rule, not one per image.
  */
-export function forecast(input: ForecastInput): ForecastAnswer {
-  const { image } = input;
-  if (input.children.has(image.digest)) return null;
-  const storage = storageOf(image);
-  if (!storage) return null;
-  for (const rule of input.rules) {
-    if (rule.storageClass !== storage || !tagsMatch(rule, image.tags)) continue;
-    const at = dueAt(rule, input);
-    if (at === null || 'unknown' in at) return at;
-    return {
-      action: rule.action === 'expire' ? 'expire' : 'archive',
-      rulePriority: rule.rulePriority,
-      at: at.at,
-      rule: describeRule(rule),
-    };
+export class PolicyEvaluator {
+  readonly #policy: RepositoryPolicy;
+  readonly #now: number;
+  /** Per count rule: the digests it selects now (beyond its count). */
+  readonly #beyondCount = new Map<LifecycleRule, ReadonlySet<string>>();
+
+  constructor(policy: RepositoryPolicy, now: number) {
+    this.#policy = policy;
+    this.#now = now;
   }
-  return null;
+
+  forecast(image: LifecycleImage): ForecastAnswer {
+    const storage = storageOf(image);
+    if (!storage) return null;
+    for (const rule of this.#policy.rules) {
+      if (rule.storageClass !== storage || !tagsMatch(rule, image.tags)) continue;
+      const at = this.#dueAt(rule, image);
+      if (at === null || 'unknown' in at) return at;
+      return {
+        action: rule.action === 'expire' ? 'expire' : 'archive',
+        rulePriority: rule.rulePriority,
+        countType: rule.countType,
+        at: at.at,
+        rule: describeRule(rule),
+      };
+    }
+    return null;
+  }
+
+  #dueAt(rule: LifecycleRule, image: LifecycleImage): { at: Date } | { unknown: string } | null {
+    const days = rule.countNumber * DAY_MS;
+    switch (rule.countType) {
+      case 'imageCountMoreThan': {
+        const selected = this.#selectedByCount(rule, image);
+        if (!selected) return { unknown: 'the repository has not been listed' };
+        return selected.has(image.digest) ? { at: nextRun(this.#policy.lastEvaluatedAt, this.#now) } : null;
+      }
+      case 'sinceImagePushed':
+        return image.pushedAt
+          ? { at: new Date(image.pushedAt.getTime() + days) }
+          : { unknown: 'no push time' };
+      case 'sinceImagePulled': {
+        const pulled = image.lastRecordedPullTime ?? image.pushedAt;
+        if (!pulled) return { unknown: 'no pull or push time' };
+        const basis = Math.max(pulled.getTime(), image.lastActivatedAt?.getTime() ?? 0);
+        return { at: new Date(basis + days) };
+      }
+      case 'sinceImageTransitioned':
+        return image.lastArchivedAt
+          ? { at: new Date(image.lastArchivedAt.getTime() + days) }
+          : { unknown: 'no archive time' };
+    }
+  }
+
+  /**
+   * The digests a count rule selects now, ranked once per rule. An image in use that the listing does
+   * not hold (pushed since it was read) is ranked with the listed images on its own.
+   */
+  #selectedByCount(rule: LifecycleRule, image: LifecycleImage): ReadonlySet<string> | null {
+    const repository = this.#policy.repository;
+    if (!repository) return null;
+    if (!repository.some((other) => other.digest === image.digest)) {
+      return beyondCount(rule, [...repository, image]);
+    }
+    let selected = this.#beyondCount.get(rule);
+    if (!selected) {
+      selected = beyondCount(rule, repository);
+      this.#beyondCount.set(rule, selected);
+    }
+    return selected;
+  }
 }
 
-function dueAt(rule: LifecycleRule, input: ForecastInput): { at: Date } | { unknown: string } | null {
-  const { image } = input;
-  const days = rule.countNumber * DAY_MS;
-  switch (rule.countType) {
-    case 'imageCountMoreThan': {
-      if (!input.repository) return { unknown: 'the repository has not been listed' };
-      const counted = input.repository.filter(
-        (other) => storageOf(other) === rule.storageClass && tagsMatch(rule, other.tags),
-      );
-      if (!counted.some((other) => other.digest === image.digest)) counted.push(image);
-      counted.sort(youngestFirst);
-      const place = counted.findIndex((other) => other.digest === image.digest);
-      return place >= rule.countNumber ? { at: nextRun(input.lastEvaluatedAt, input.now) } : null;
-    }
-    case 'sinceImagePushed':
-      return image.pushedAt ? { at: new Date(image.pushedAt.getTime() + days) } : { unknown: 'no push time' };
-    case 'sinceImagePulled': {
-      const pulled = image.lastRecordedPullTime ?? image.pushedAt;
-      if (!pulled) return { unknown: 'no pull or push time' };
-      const basis = Math.max(pulled.getTime(), image.lastActivatedAt?.getTime() ?? 0);
-      return { at: new Date(basis + days) };
-    }
-    case 'sinceImageTransitioned':
-      return image.lastArchivedAt
-        ? { at: new Date(image.lastArchivedAt.getTime() + days) }
-        : { unknown: 'no archive time' };
-  }
+/** The images a count rule selects: its images, youngest first, past the first countNumber. */
+function beyondCount(rule: LifecycleRule, images: readonly LifecycleImage[]): ReadonlySet<string> {
+  const counted = images.filter(
+    (other) => storageOf(other) === rule.storageClass && tagsMatch(rule, other.tags),
+  );
+  counted.sort(youngestFirst);
+  return new Set(counted.slice(rule.countNumber).map((other) => other.digest));
 }
 
 /**

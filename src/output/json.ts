@@ -1,6 +1,7 @@
 import type { ImageAssessment } from '../assessor.ts';
 import type { Severity } from '../config/types.ts';
 import { isFinishedScan, type ScanFacts } from '../ecr/types.ts';
+import type { ForecastAnswer } from '../lifecycle/forecast.ts';
 import type { Violation } from '../policy/evaluate.ts';
 
 /**
@@ -11,6 +12,17 @@ export interface ScanJson {
   status: string;
   findings: Partial<Record<Severity, number>> | null;
   completedAt: string | null;
+}
+
+export type LifecycleJson =
+  | { action: 'expire' | 'archive'; rulePriority: number; at: string; rule: string }
+  | { unknown: string }
+  | null;
+
+export function lifecycleJson(answer: ForecastAnswer | undefined): LifecycleJson {
+  if (!answer) return null;
+  if ('unknown' in answer) return { unknown: answer.unknown };
+  return { action: answer.action, rulePriority: answer.rulePriority, at: iso(answer.at)!, rule: answer.rule };
 }
 
 /** One platform image of an index (SPEC section 7, `platforms`). */
@@ -38,8 +50,12 @@ export interface ImageJson {
   scan: ScanJson | null;
   /** For an image index: its platform images (attestations left out); null for a plain image or an unread index. */
   platforms: PlatformJson[] | null;
-  /** The lifecycle forecast for the image (SPEC section 10); null when no rule will act on it. */
-  lifecycle: { action: string; rulePriority: number; at: string; rule: string } | null;
+  /**
+   * The lifecycle forecast for the image (SPEC section 10): the first action its repository's
+   * lifecycle policy will take, null when no rule will act on it (or the forecast is off), or
+   * `{ unknown }` saying why it could not be made (never a silent "safe").
+   */
+  lifecycle: LifecycleJson;
   pushedAt: string | null;
   lastRecordedPullTime: string | null;
   imageStatus: string | null;
@@ -88,7 +104,7 @@ export function assessmentToJson(a: ImageAssessment): ImageJson {
         digest: p.digest,
         scan: scanJson(p.scan),
       })) ?? null,
-    lifecycle: null,
+    lifecycle: lifecycleJson(a.lifecycle),
     pushedAt: iso(facts?.pushedAt),
     lastRecordedPullTime: iso(facts?.lastRecordedPullTime),
     imageStatus: facts?.imageStatus ?? null,

@@ -2,6 +2,7 @@ import type { CheckName, ChecksConfig, Severity } from '../config/types.ts';
 import { CHECK_NAMES, SEVERITIES } from '../config/types.ts';
 import { describeReason } from '../ecr/reasons.ts';
 import { type ImageFacts, isFinishedScan, type Resolution } from '../ecr/types.ts';
+import type { ForecastAnswer } from '../lifecycle/forecast.ts';
 import type { ParseResult } from '../images/types.ts';
 
 /** What a check looks at: the reference as parsed and, for ECR images, what the resolver said. */
@@ -9,6 +10,8 @@ export interface CheckSubject {
   parsed: ParseResult;
   /** null when ECR was not asked (a non-ECR image, or no check needs ECR facts). */
   resolution: Resolution | null;
+  /** The lifecycle forecast; undefined when not asked for (lifecycle.enabled off, or not needed). */
+  lifecycle?: ForecastAnswer | undefined;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface Check<K extends CheckName = CheckName> {
    * What the check needs from ECR with these settings: nothing, the image's facts, or the facts and
    * whether its tag is immutable (so a webhook whose ECR checks are all off never waits on ECR).
    */
-  needs(settings: ChecksConfig[K]): 'nothing' | 'facts' | 'tagMutability';
+  needs(settings: ChecksConfig[K]): 'nothing' | 'facts' | 'tagMutability' | 'lifecycle';
   run(subject: CheckSubject, settings: ChecksConfig[K], now: number): CheckOutcome;
 }
 
@@ -216,14 +219,26 @@ const imageAge: Check<'imageAge'> = {
 };
 
 /**
- * The repository's lifecycle policy will expire or archive the image within `within`. The forecast
- * that feeds it is not part of the facts yet: until it is, the check has nothing to judge.
+ * The repository's lifecycle policy will expire or archive the image within `within` (SPEC section
+ * 10), e.g. `lifecycle policy will archive it in 9d (rule 2: expire images not pulled in 90 days)`.
+ * A forecast that could not be made (the policy could not be read) is unknown, never "safe".
  */
 const lifecycleRisk: Check<'lifecycleRisk'> = {
   name: 'lifecycleRisk',
-  needs: nothing,
-  run() {
-    return PASS;
+  needs: () => 'lifecycle',
+  run(subject, settings, now) {
+    const facts = factsOf(subject);
+    if (isOutcome(facts)) return facts;
+    const forecast = subject.lifecycle;
+    if (forecast === undefined || forecast === null) return PASS;
+    if ('unknown' in forecast)
+      return { result: 'unknown', message: `lifecycle forecast unknown: ${forecast.unknown}` };
+    const left = forecast.at.getTime() - now;
+    if (left > settings.within) return PASS;
+    const when = left <= 0 ? 'at its next run (now due)' : `in ${formatAge(left)}`;
+    return fail(
+      `lifecycle policy will ${forecast.action} it ${when} (rule ${forecast.rulePriority}: ${forecast.rule})`,
+    );
   },
 };
 

@@ -33,6 +33,13 @@ export function needsEcrFacts(policy: PolicyConfig): boolean {
   );
 }
 
+/** Whether an enabled check needs the lifecycle forecast. */
+export function needsLifecycle(policy: PolicyConfig): boolean {
+  return CHECKS.some(
+    (check) => policy.checks[check.name].action !== 'off' && needsOf(policy, check) === 'lifecycle',
+  );
+}
+
 /** Whether an enabled check needs to know if a tag is immutable (DescribeRepositories). */
 export function needsTagMutability(policy: PolicyConfig): boolean {
   return CHECKS.some(

@@ -1,0 +1,67 @@
+import { describeReason } from '../ecr/reasons.ts';
+import type { ImageFacts, Lane } from '../ecr/types.ts';
+import { type ForecastAnswer, type LifecycleImage, PolicyEvaluator } from './forecast.ts';
+import type { LifecyclePolicies } from './policies.ts';
+
+/** What a rule looks at, from the facts the resolver has for an image in use. */
+export function lifecycleImageOf(facts: ImageFacts): LifecycleImage {
+  return {
+    digest: facts.digest,
+    tags: facts.tags,
+    pushedAt: facts.pushedAt,
+    lastRecordedPullTime: facts.lastRecordedPullTime,
+    lastActivatedAt: facts.lastActivatedAt,
+    lastArchivedAt: facts.lastArchivedAt,
+    imageStatus: facts.imageStatus,
+  };
+}
+
+/**
+ * The lifecycle forecast of SPEC section 10 for images in use: each repository's policy read once
+ * (policies.ts), every image of it judged by one evaluator (forecast.ts), so a count rule's ranking is
+ * computed once per repository and refresh.
+ */
+export class Forecaster {
+  readonly #policies: LifecyclePolicies;
+  readonly #now: () => number;
+
+  constructor(policies: LifecyclePolicies, now: () => number) {
+    this.#policies = policies;
+    this.#now = now;
+  }
+
+  async forecast(facts: ImageFacts, lane: Lane): Promise<ForecastAnswer> {
+    return (await this.forecastMany([facts], lane))[0]!;
+  }
+
+  /** One answer per image, in order; images of one repository share its policy and evaluator. */
+  async forecastMany(images: readonly ImageFacts[], lane: Lane): Promise<ForecastAnswer[]> {
+    const byRepository = new Map<string, number[]>();
+    images.forEach((facts, i) => {
+      const key = `${facts.registryId}/${facts.region}/${facts.repository}`;
+      const list = byRepository.get(key);
+      if (list) list.push(i);
+      else byRepository.set(key, [i]);
+    });
+    const answers: ForecastAnswer[] = new Array(images.length);
+    const now = this.#now();
+    await Promise.all(
+      [...byRepository.values()].map(async (indices) => {
+        const first = images[indices[0]!]!;
+        const policy = await this.#policies.policyOf(lane, first);
+        if (!policy.ok) {
+          const why = { unknown: `${describeReason(policy.reason)} reading the lifecycle policy` };
+          for (const i of indices) answers[i] = why;
+          return;
+        }
+        if (!policy.policy) {
+          for (const i of indices) answers[i] = null;
+          return;
+        }
+        const evaluator = new PolicyEvaluator(policy.policy, now);
+        for (const i of indices) answers[i] = evaluator.forecast(lifecycleImageOf(images[i]!));
+      }),
+    );
+    return answers;
+  }
+}
