@@ -170,7 +170,7 @@ const cases: Case[] = [
     resolution: failed('throttled', 'Rate exceeded'),
     verdict: 'warn',
     messages: [
-      'imageExists: could not check imageExists, archived, scanComplete, severity, scanAge, imageAge: ECR throttled the request (Rate exceeded) (policy.onError: allow)',
+      'imageExists: could not check imageExists, archived, scanComplete, severity, scanAge, imageAge, lifecycleRisk: ECR throttled the request (Rate exceeded) (policy.onError: allow)',
     ],
   },
   {
@@ -180,7 +180,7 @@ const cases: Case[] = [
     policy: { onError: 'deny' },
     verdict: 'deny',
     messages: [
-      'imageExists: could not check imageExists, archived, scanComplete, severity, scanAge, imageAge: ECR throttled the request (Rate exceeded) (policy.onError: deny)',
+      'imageExists: could not check imageExists, archived, scanComplete, severity, scanAge, imageAge, lifecycleRisk: ECR throttled the request (Rate exceeded) (policy.onError: deny)',
     ],
   },
 ];
@@ -228,7 +228,7 @@ describe('policy', () => {
   it('needs ECR facts only when an ECR check is on', () => {
     assert.equal(needsEcrFacts(config().policy), true);
     const off = Object.fromEntries(
-      ['imageExists', 'archived', 'scanComplete', 'severity', 'scanAge', 'imageAge'].map((k) => [
+      ['imageExists', 'archived', 'scanComplete', 'severity', 'scanAge', 'imageAge', 'lifecycleRisk'].map((k) => [
         k,
         { action: 'off' },
       ]),
