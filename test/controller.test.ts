@@ -233,6 +233,74 @@ describe('the live inventory in /metrics', () => {
   });
 });
 
+describe('finished pods', () => {
+  let world: World;
+  let warden: Controller;
+  let d: Record<'v6' | 'v7', string>;
+  before(async () => {
+    world = await startWorld({
+      repositories: [
+        {
+          name: 'api',
+          images: [
+            ecrImage(['v6'], { scan: scanned() }),
+            ecrImage(['v7'], { scan: scanned({ CRITICAL: 3, HIGH: 1 }) }),
+          ],
+        },
+      ],
+    });
+    d = { v6: world.digest('api', 'v6'), v7: world.digest('api', 'v7') };
+    warden = await startWarden(world);
+    await warden.whenInventorySynced();
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  /** The per-image, violation and pod figures of /metrics, exactly. */
+  const figures = async () => {
+    const text = await scrape(warden);
+    return [
+      'ecr_warden_image_info',
+      'ecr_warden_image_containers',
+      'ecr_warden_image_drifted_containers',
+      'ecr_warden_policy_violations',
+      'ecr_warden_pods_tracked',
+    ]
+      .flatMap((family) => samples(text, family))
+      .sort();
+  };
+
+  it('count nowhere, while a running pod with the same drifted image does; a pod that finishes stops counting', async () => {
+    const v7 = ecrRef('api', 'v7');
+    // Each still reports the digest v7 named before it moved: a drifted image with 3 CRITICAL findings.
+    const drifted = { running: { job: d.v6 } };
+    world.kube.upsertPod(world.pod('shop', 'job-done', { job: v7 }, { ...drifted, phase: 'Succeeded' }));
+    world.kube.upsertPod(world.pod('shop', 'job-failed', { job: v7 }, { ...drifted, phase: 'Failed' }));
+    world.kube.upsertPod(world.pod('shop', 'job-running', { job: v7 }, drifted));
+    await eventually(async () =>
+      assert.deepEqual(
+        await figures(),
+        [
+          `ecr_warden_image_containers${image('api', 'v7', d.v7)} 1`,
+          `ecr_warden_image_drifted_containers${image('api', 'v7', d.v7)} 1`,
+          `ecr_warden_image_info${image('api', 'v7', d.v7)} 1`,
+          'ecr_warden_policy_violations{namespace="shop",check="severity",action="deny"} 1',
+          'ecr_warden_pods_tracked 1',
+        ].sort(),
+      ),
+    );
+    // report reads the same inventory: the finished pods are left out of it too.
+    assert.deepEqual(inventoryRows(warden), [`shop/job-running regular job ${v7} ${d.v6}`]);
+
+    // The running one completes (Running → Succeeded): nothing of the image is counted any more.
+    world.kube.upsertPod(world.pod('shop', 'job-running', { job: v7 }, { ...drifted, phase: 'Succeeded' }));
+    await eventually(async () => assert.deepEqual(await figures(), ['ecr_warden_pods_tracked 0']));
+    assert.deepEqual(inventoryRows(warden), []);
+  });
+});
+
 describe('/readyz', () => {
   let world: World;
   let warden: Controller | undefined;
