@@ -377,7 +377,16 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     this.faults.addLatency(ms, match);
   }
 
-  /** Removes pending failures and latency. */
+  /**
+   * The next `count` matching lists (pods, unless `match` says otherwise) send their headers and the
+   * start of their items, then stall: nothing more arrives while the connection stays up, as behind
+   * a stalled network path. The response ends only when the client gives up on it.
+   */
+  stallListBodies(count: number, match: RequestMatch = { resource: 'pods' }): void {
+    this.faults.stallNext(count, { ...match, verb: 'list' });
+  }
+
+  /** Removes pending failures, latency and stalls. */
   clearFaults(): void {
     this.faults.clear();
   }

@@ -131,7 +131,7 @@ export const METRICS = {
     'watch_restarts_total',
     'counter',
     ['reason'],
-    'Pod watch restarts by reason (closed, error, gone, idle, list_error).',
+    'Pod watch restarts by reason (closed, error, gone, idle, list_error, apply_error).',
   ),
   imageSeriesDropped: def(
     'image_series_dropped',
