@@ -116,6 +116,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   private readonly faults = new Faults();
   private readonly handler: ApiHandler;
   private readonly counts = new Map<string, number>();
+  private connections = 0;
   /** Raw TCP sockets by remote address and port, to reset the one under a TLS stream. */
   private readonly sockets = new Map<string, Socket>();
   private server: Server | undefined;
@@ -301,6 +302,12 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
 
   resetCounters(): void {
     this.counts.clear();
+    this.connections = 0;
+  }
+
+  /** TCP connections accepted so far (since the last resetCounters): each one a TLS handshake. */
+  connectionCount(): number {
+    return this.connections;
   }
 
   openWatches(match?: WatchMatch): WatchInfo[] {
@@ -472,6 +479,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
         )
       : createServer(options, handle);
     server.on('connection', (socket: Socket) => {
+      this.connections++;
       const key = socketKey(socket);
       this.sockets.set(key, socket);
       socket.on('close', () => {
