@@ -101,6 +101,8 @@ describe('webhook.maxInFlight', () => {
     const refused = await f.client.send('/validate', reviewOf('Pod', [IMAGES.clean]));
     assert.equal(refused.status, 429);
     assert.equal(refused.headers['retry-after'], '1');
+    // Its body read and dropped, the connection stays open: the next review needs no new handshake.
+    assert.notEqual(refused.headers.connection, 'close');
     assert.deepEqual(JSON.parse(refused.text).response, rejection(TOO_MANY_REVIEWS));
 
     assert.equal((await first).response.allowed, false, 'the review in flight is judged as ever');
@@ -150,9 +152,10 @@ describe('webhook.maxInFlightBytes', () => {
     const chunked = openPost(f);
     const body = bulkyReview(IMAGES.clean, 4 * MiB);
     const uid = (JSON.parse(body.toString('utf8')) as { request: { uid: string } }).request.uid;
+    // Written before end(): sent chunked, with no Content-Length.
     chunked.req.write(body);
-    const refused = await chunked.response;
     chunked.req.end();
+    const refused = await chunked.response;
     assert.equal(refused.status, 429);
     assert.deepEqual(refused.json.response, rejection(TOO_MANY_BYTES, uid));
 

@@ -91,8 +91,9 @@ export function createTransport(options: TransportOptions): {
       };
       const pending: Promise<ReviewReply> = route.endpoint({ webhook: route.webhook, receivedAt, takeBody });
       // The endpoint decodes the body, and its handler extracts the images, before they await anything:
-      // by now neither the bytes nor the parsed object are held.
-      ticket?.releaseBytes();
+      // by now neither the bytes nor the parsed object are held. A refused review is not being handled.
+      if (consumed) ticket?.releaseBytes();
+      else ticket?.leave();
       pending
         .catch((err: unknown) => {
           // The endpoint answers every call itself; this is the last line, for a bug in it.
@@ -102,6 +103,7 @@ export function createTransport(options: TransportOptions): {
         .then((reply) => {
           const text = JSON.stringify(reply.review);
           if (consumed) send(res, reply.httpStatus, text);
+          else if (reply.httpStatus === TOO_MANY_CODE) discardThenSend(req, res, reply.httpStatus, text);
           else refuse(req, res, reply.httpStatus, text);
         })
         .catch((err: unknown) => {
@@ -261,6 +263,49 @@ function send(res: ServerResponse, status: number, text: string): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, headers(status, text));
   res.end(text);
+}
+
+/**
+ * Answers a request whose body is refused unread (a 429) once the client has finished sending it,
+ * discarding the rest as it arrives, so that the connection stays open for the next review: a 429
+ * sheds load, and closing the connection would make the client pay a new TLS handshake for its next
+ * request, adding to it. The apiserver sends a review at once, so this takes no longer than reading
+ * it; a client still sending after the linger bounds gets the answer with the connection closed.
+ */
+function discardThenSend(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
+  if (req.readableEnded) {
+    send(res, status, text);
+    return;
+  }
+  let discarded = 0;
+  let settled = false;
+  const settle = (answer: () => void): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    answer();
+  };
+  // Past the bounds, the answer goes out and the connection is closed, the rest of the body unread.
+  const close = (): void => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, headers(status, text, { Connection: 'close' }));
+    res.end(text);
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > LINGER_MAX_BYTES) settle(close);
+  };
+  const onEnd = (): void => settle(() => send(res, status, text));
+  // The client went away: there is no one left to answer.
+  const onClose = (): void => settle(() => undefined);
+  const timer = setTimeout(() => settle(close), LINGER_MAX_MS);
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('close', onClose);
+  req.resume();
 }
 
 /**
