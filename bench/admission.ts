@@ -25,8 +25,16 @@ import { startWebhookServer } from '../src/admission/index.ts';
 import { buildCore } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';
 import { generateScenario, SIMULATOR_CREDENTIALS, startEcrSimulator } from '../sim/ecr/index.ts';
-import { createTestCertificates, REGION, review, testConfig } from '../test/helpers/reviews.ts';
-import { printTable, type Row, type Table } from './table.ts';
+import {
+  admissionScenario,
+  createTestCertificates,
+  IMAGES,
+  REGION,
+  review,
+  testConfig,
+} from '../test/helpers/reviews.ts';
+import { bulkyReview, chartNodeOptions, post, startWebhookProcess } from '../test/helpers/webhook-process.ts';
+import { formatBytes, printTable, type Row, type Table } from './table.ts';
 
 // ---------------------------------------------------------------- settings
 
@@ -41,6 +49,8 @@ const STEADY_S = 10;
 const OUTAGE_S = 8;
 /** The 200/s comparison with the null handler alternates this many slices of each. */
 const COMPARISON_SLICES = 5;
+/** webhook.maxInFlight for the rows above: more than the outage rows' 100 connections. */
+const OUTAGE_MAX_IN_FLIGHT = 200;
 
 // ---------------------------------------------------------------- autocannon, typed for what is used
 
@@ -112,6 +122,9 @@ async function serve(): Promise<void> {
       certFile: certs.certFile,
       keyFile: certs.keyFile,
       deadline: `${DEADLINE_MS}ms`,
+      // The outage rows keep 100 reviews waiting out the deadline at once: past the default 32 they
+      // would measure load shedding (429 at once) rather than the deadline.
+      maxInFlight: OUTAGE_MAX_IN_FLIGHT,
     },
     // No retries: an outage row measures the deadline, not the SDK's backoff.
     ecr: { maxAttempts: 1 },
@@ -485,6 +498,8 @@ export async function runAdmissionBench(): Promise<Table> {
     "steady rows leave out each connection's first response (TCP and TLS handshakes, paid once per connection)",
     `body: a ${IMAGES_PER_REVIEW}-image Pod CREATE of about 7 KB; deadline ${DEADLINE_MS / 1000} s, ECR lookups get ` +
       `${DEADLINE_MS - headroomMs(DEADLINE_MS)} ms of it`,
+    `webhook.maxInFlight ${OUTAGE_MAX_IN_FLIGHT} above (default 32): with the default, an outage's reviews ` +
+      'past 32 at once get 429 at once, the bound at work, and the outage rows would not measure the deadline',
   ];
   try {
     const { ca, images } = ready;
@@ -618,7 +633,67 @@ export async function runAdmissionBench(): Promise<Table> {
   } finally {
     await server.stop();
   }
+  // In a process of its own, after the others: its figure is that process's memory alone.
+  const flood = await runFloodRow();
+  rows.push(flood.row);
+  notes.push(flood.note);
   return { title: 'Admission webhook: /validate over HTTPS', rows, notes };
+}
+
+// ---------------------------------------------------------------- a flood of maximal reviews
+
+const FLOOD_REVIEWS = 40;
+const FLOOD_ROUNDS = 3;
+const FLOOD_ECR_LATENCY_MS = 5_000;
+const MiB = 1024 * 1024;
+const RSS_TARGET = 400 * MiB;
+
+/**
+ * RSS of the webhook, in a child process started with the NODE_OPTIONS the chart renders (V8's heap
+ * sized for its 512Mi limit), while 40 reviews of just under 8 MiB (the largest it reads, bulk in
+ * small objects, the costliest shape to parse) arrive at once, three times over, and ECR takes 5 s
+ * to answer, so every review admitted waits out its deadline holding its place.
+ */
+async function runFloodRow(): Promise<{ row: Row; note: string }> {
+  const nodeOptions = await chartNodeOptions();
+  const sim = await startEcrSimulator({ scenario: admissionScenario(), latencyMs: FLOOD_ECR_LATENCY_MS });
+  const webhook = await startWebhookProcess({ nodeOptions, ecrEndpoint: sim.endpoint });
+  try {
+    const idle = (await webhook.peak()).rss;
+    const body = bulkyReview(IMAGES.clean, 8 * MiB - 1024);
+    const statuses = new Map<number | string, number>();
+    let peak = 0;
+    for (let round = 0; round < FLOOD_ROUNDS && webhook.alive(); round++) {
+      const replies = await Promise.allSettled(
+        Array.from({ length: FLOOD_REVIEWS }, () => post(webhook.port, webhook.ca, '/validate', body)),
+      );
+      for (const reply of replies) {
+        const key = reply.status === 'fulfilled' ? reply.value.status : 'failed';
+        statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      }
+      if (webhook.alive()) peak = Math.max(peak, (await webhook.peak()).rss);
+    }
+    const crashes = webhook.alive() ? 0 : 1;
+    const answered = statuses.get(200) ?? 0;
+    const refused = statuses.get(429) ?? 0;
+    const other = [...statuses].filter(([key]) => key !== 200 && key !== 429);
+    return {
+      row: {
+        figure: `RSS of the webhook process under ${FLOOD_REVIEWS} concurrent 8 MiB reviews, heap as in the chart`,
+        measured: `peak ${formatBytes(peak)} (idle ${formatBytes(idle)}), ${crashes} crashes`,
+        target: `≤ ${formatBytes(RSS_TARGET)}, 0 crashes`,
+        ok: crashes === 0 && peak <= RSS_TARGET,
+      },
+      note:
+        `flood: NODE_OPTIONS "${nodeOptions}" (from the rendered chart), ECR ${FLOOD_ECR_LATENCY_MS / 1000} s, ` +
+        `${FLOOD_ROUNDS} rounds of ${FLOOD_REVIEWS}: ${answered} answered, ${refused} refused with 429` +
+        (other.length ? `, others ${other.map(([key, n]) => `${key}: ${n}`).join(', ')}` : '') +
+        `; ${crashes ? `the process ended: ${JSON.stringify(webhook.exit())}` : 'the process lived'}`,
+    };
+  } finally {
+    await webhook.stop();
+    await sim.close();
+  }
 }
 
 if (process.argv.includes(SERVER_FLAG)) {

@@ -28,6 +28,8 @@ export interface ControllerDeps {
   /** Leader-election timings (tests shorten them). */
   leaderTimings?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   watchBackoff?: () => Backoff;
+  /** How long one pod list page may take (default 60 s; tests shorten it). */
+  listPageTimeoutMs?: number;
 }
 
 export interface Controller {
@@ -98,6 +100,7 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
       observer: metrics,
       log,
       ...(deps.watchBackoff ? { backoff: deps.watchBackoff } : {}),
+      ...(deps.listPageTimeoutMs ? { listPageTimeoutMs: deps.listPageTimeoutMs } : {}),
     });
     watcher.start();
     void watcher.whenSynced().then(() => {

@@ -192,6 +192,9 @@ const VALUE_SETS = {
   customPorts: {
     values: { webhook: { enabled: true }, config: { metrics: { port: 9100 }, webhook: { port: 9443 } } },
   },
+  ownNodeOptions: {
+    values: { nodeOptions: '', env: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=900' }] },
+  },
 } satisfies Record<string, ValueSet>;
 type SetName = keyof typeof VALUE_SETS;
 
@@ -268,6 +271,11 @@ const REJECTED: { name: string; values: Record<string, unknown>; error: RegExp }
       webhook: { enabled: true, certManager: { enabled: true, issuerRef: { kind: 'ClusterIssuer' } } },
     },
     error: /issuerRef needs a name/,
+  },
+  {
+    name: 'NODE_OPTIONS in env as well as nodeOptions',
+    values: { env: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=900' }] },
+    error: /set NODE_OPTIONS through nodeOptions, not env/,
   },
   {
     name: 'an unknown policy mode (schema)',
@@ -619,6 +627,16 @@ describe('the Deployment', () => {
       'the Lease namespace when the config leaves it empty',
     );
     assert.equal(env.POD_NAME, 'metadata.name', 'the replica’s Lease identity');
+  });
+
+  test("sizes V8's heap for the 512Mi memory limit through NODE_OPTIONS, unless the user sets it", () => {
+    const nodeOptions = (set: SetName) =>
+      (controllerContainer(set).env as K8sObject[])
+        .filter((e) => e.name === 'NODE_OPTIONS')
+        .map((e) => e.value);
+    assert.deepEqual(nodeOptions('defaults'), ['--max-old-space-size=256 --max-semi-space-size=16']);
+    assert.equal(controllerContainer('defaults').resources.limits.memory, '512Mi');
+    assert.deepEqual(nodeOptions('ownNodeOptions'), ['--max-old-space-size=900']);
   });
 
   test('opens the ports the config names', () => {

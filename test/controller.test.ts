@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Controller } from '../src/controller.ts';
+import { Inventory } from '../src/inventory/inventory.ts';
 import type { SimScan } from '../sim/ecr/index.ts';
 import {
   ACCOUNT,
@@ -233,6 +234,74 @@ describe('the live inventory in /metrics', () => {
   });
 });
 
+describe('finished pods', () => {
+  let world: World;
+  let warden: Controller;
+  let d: Record<'v6' | 'v7', string>;
+  before(async () => {
+    world = await startWorld({
+      repositories: [
+        {
+          name: 'api',
+          images: [
+            ecrImage(['v6'], { scan: scanned() }),
+            ecrImage(['v7'], { scan: scanned({ CRITICAL: 3, HIGH: 1 }) }),
+          ],
+        },
+      ],
+    });
+    d = { v6: world.digest('api', 'v6'), v7: world.digest('api', 'v7') };
+    warden = await startWarden(world);
+    await warden.whenInventorySynced();
+  });
+  after(async () => {
+    await warden?.stop();
+    await world?.close();
+  });
+
+  /** The per-image, violation and pod figures of /metrics, exactly. */
+  const figures = async () => {
+    const text = await scrape(warden);
+    return [
+      'ecr_warden_image_info',
+      'ecr_warden_image_containers',
+      'ecr_warden_image_drifted_containers',
+      'ecr_warden_policy_violations',
+      'ecr_warden_pods_tracked',
+    ]
+      .flatMap((family) => samples(text, family))
+      .sort();
+  };
+
+  it('count nowhere, while a running pod with the same drifted image does; a pod that finishes stops counting', async () => {
+    const v7 = ecrRef('api', 'v7');
+    // Each still reports the digest v7 named before it moved: a drifted image with 3 CRITICAL findings.
+    const drifted = { running: { job: d.v6 } };
+    world.kube.upsertPod(world.pod('shop', 'job-done', { job: v7 }, { ...drifted, phase: 'Succeeded' }));
+    world.kube.upsertPod(world.pod('shop', 'job-failed', { job: v7 }, { ...drifted, phase: 'Failed' }));
+    world.kube.upsertPod(world.pod('shop', 'job-running', { job: v7 }, drifted));
+    await eventually(async () =>
+      assert.deepEqual(
+        await figures(),
+        [
+          `ecr_warden_image_containers${image('api', 'v7', d.v7)} 1`,
+          `ecr_warden_image_drifted_containers${image('api', 'v7', d.v7)} 1`,
+          `ecr_warden_image_info${image('api', 'v7', d.v7)} 1`,
+          'ecr_warden_policy_violations{namespace="shop",check="severity",action="deny"} 1',
+          'ecr_warden_pods_tracked 1',
+        ].sort(),
+      ),
+    );
+    // report reads the same inventory: the finished pods are left out of it too.
+    assert.deepEqual(inventoryRows(warden), [`shop/job-running regular job ${v7} ${d.v6}`]);
+
+    // The running one completes (Running → Succeeded): nothing of the image is counted any more.
+    world.kube.upsertPod(world.pod('shop', 'job-running', { job: v7 }, { ...drifted, phase: 'Succeeded' }));
+    await eventually(async () => assert.deepEqual(await figures(), ['ecr_warden_pods_tracked 0']));
+    assert.deepEqual(inventoryRows(warden), []);
+  });
+});
+
 describe('/readyz', () => {
   let world: World;
   let warden: Controller | undefined;
@@ -320,7 +389,7 @@ describe('the pod watch under faults', () => {
   const restarts = async (): Promise<Record<string, number>> => {
     const text = await scrape(warden);
     const counts: Record<string, number> = {};
-    for (const reason of ['closed', 'error', 'gone', 'idle', 'list_error'])
+    for (const reason of ['closed', 'error', 'gone', 'idle', 'list_error', 'apply_error'])
       counts[reason] = value(text, `ecr_warden_watch_restarts_total{reason="${reason}"}`) ?? 0;
     return counts;
   };
@@ -334,6 +403,7 @@ describe('the pod watch under faults', () => {
     gone: 0,
     idle: 0,
     list_error: 0,
+    apply_error: 0,
     ...changes,
   });
 
@@ -384,7 +454,8 @@ describe('the pod watch under faults', () => {
       kube: { bookmarkIntervalMs: 200 },
     });
     for (let i = 0; i < 14; i++) churn();
-    warden = await startWarden(world, { kubernetes: { watchIdleTimeout: '1s' } });
+    // A list page gets 500 ms: far more than the simulator needs for a dozen pods.
+    warden = await startWarden(world, { kubernetes: { watchIdleTimeout: '1s' } }, { listPageTimeoutMs: 500 });
     await warden.whenInventorySynced();
     await converged();
   });
@@ -460,6 +531,42 @@ describe('the pod watch under faults', () => {
     // Each refused reconnect while the server was down counts; how many depends on the backoff's jitter.
     assert.ok(counts.error! >= 1);
     assert.deepEqual({ ...counts, error: 0 }, counted({ gone: 1 }));
+  });
+
+  it('gives up on a list whose body stalls mid-stream, and lists again', async () => {
+    const start = await restarts();
+    const lists = world.kube.requestCount('list', 'pods');
+    world.kube.stallListBodies(1);
+    world.kube.expireWatches({ resource: 'pods' });
+    // While the stalled list hangs: changes only a complete list can bring in.
+    churn();
+    churn();
+    await converged();
+    assert.equal(world.kube.requestCount('list', 'pods'), lists + 2, 'the stalled list and the next');
+    assert.deepEqual(await since(start), counted({ gone: 1, list_error: 1 }));
+  });
+
+  it('relists when applying a watch event throws, so the event is not lost', async () => {
+    const start = await restarts();
+    const lists = world.kube.requestCount('list', 'pods');
+    const inventory = warden.inventory!;
+    let thrown = 0;
+    // A bug in the sink, once: client-node's Watch would swallow it and the pod would never arrive.
+    inventory.upsert = (p) => {
+      if (p.name === 'poison' && thrown++ === 0) throw new Error('an inventory bug');
+      Inventory.prototype.upsert.call(inventory, p);
+    };
+    try {
+      world.kube.upsertPod(world.pod('shop', 'poison', { app: ecrRef('app', 't0') }));
+      churn();
+      await converged();
+    } finally {
+      delete (inventory as Partial<Inventory>).upsert;
+    }
+    assert.equal(thrown, 1);
+    assert.ok(inventoryRows(warden).some((row) => row.startsWith('shop/poison ')));
+    assert.equal(world.kube.requestCount('list', 'pods'), lists + 1);
+    assert.deepEqual(await since(start), counted({ apply_error: 1 }));
   });
 
   it('backs off through a burst of 500s on the list, counting each failure', async () => {

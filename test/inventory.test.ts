@@ -5,7 +5,7 @@ import { Inventory } from '../src/inventory/inventory.ts';
 import { PodWatcher } from '../src/kube/pod-watcher.ts';
 import { runningDigestOf, StringPool, type TrackedPod, trimPod } from '../src/kube/trim.ts';
 import { silentLogger } from '../src/log.ts';
-import type { PodJson } from '../sim/kube/index.ts';
+import type { PodJson, PodPhase } from '../sim/kube/index.ts';
 import { config, ecrFixture } from './helpers/ecr.ts';
 import {
   ecrImage,
@@ -61,6 +61,7 @@ describe('trimPod', () => {
     assert.deepEqual(trimmed, {
       namespace: 'shop',
       name: 'api-0',
+      finished: false,
       containers: [
         { name: 'migrate', kind: 'init', image: ecrRef('api', 'v7'), runningDigest: DIGEST },
         { name: 'api', kind: 'regular', image: ecrRef('api', 'v7'), runningDigest: DIGEST },
@@ -93,9 +94,27 @@ describe('trimPod', () => {
     assert.deepEqual(trimPod({ metadata: { name: 'x', namespace: 'y' } }, pool), {
       namespace: 'y',
       name: 'x',
+      finished: false,
       containers: [],
     });
   });
+
+  const phases: [PodPhase | undefined, boolean][] = [
+    ['Pending', false],
+    ['Running', false],
+    // The node stopped reporting: its containers may still run.
+    ['Unknown', false],
+    ['Succeeded', true],
+    ['Failed', true],
+    [undefined, false],
+  ];
+  for (const [phase, finished] of phases) {
+    it(`marks a pod in phase ${phase ?? '(none)'} as ${finished ? 'finished' : 'running or about to'}`, () => {
+      const p = pod('shop', 'job-0', { job: ecrRef('api', 'v7') }, phase ? { phase } : { pending: true });
+      if (!phase) delete p.status!.phase;
+      assert.equal(trimPod(p, new StringPool())!.finished, finished);
+    });
+  }
 
   const cases: [string, unknown, string | null][] = [
     ['containerd', `123456789012.dkr.ecr.us-east-1.amazonaws.com/api@${DIGEST}`, DIGEST],

@@ -38,6 +38,11 @@ interface LatencyRule {
   match: RequestMatch;
 }
 
+interface StallRule {
+  remaining: number;
+  match: RequestMatch;
+}
+
 export function resourceLabel(info: RequestInfo): string {
   if (!info.isResource) return info.path;
   return info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
@@ -102,6 +107,7 @@ function failure(
 export class Faults {
   private failures: FailureRule[] = [];
   private latencies: LatencyRule[] = [];
+  private stalls: StallRule[] = [];
 
   /** The next `count` requests that match fail with `code` (500 by default): a burst. */
   failNext(count: number, options: FailureOptions = {}): void {
@@ -119,9 +125,28 @@ export class Faults {
     this.latencies.push({ ms, match });
   }
 
+  /**
+   * The next `count` matching list responses stop partway through their body: the status, headers and
+   * the start of the items arrive, then nothing more while the connection stays up, as behind a
+   * stalled network path or a proxy that holds the rest.
+   */
+  stallNext(count: number, match: RequestMatch = {}): void {
+    this.stalls.push({ remaining: count, match });
+  }
+
   clear(): void {
     this.failures = [];
     this.latencies = [];
+    this.stalls = [];
+  }
+
+  /** Whether this response is to stall mid-body (and counts it against its rule). */
+  takeStall(info: RequestInfo): boolean {
+    const rule = this.stalls.find((r) => r.remaining > 0 && matches(r.match, info));
+    if (!rule) return false;
+    rule.remaining--;
+    this.stalls = this.stalls.filter((r) => r.remaining > 0);
+    return true;
   }
 
   /** The injected failure for this request, if any (and counts it against its rule). */

@@ -94,7 +94,7 @@ export class ApiHandler {
       this.o.onRequest(info);
       res.once('close', () => this.o.onResponse(info, res.statusCode, this.created.get(res)));
       const delay = this.o.faults.latencyFor(info);
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (delay > 0) await pause(delay, res);
       if (res.destroyed) return;
       const fault = this.o.faults.takeFailure(info);
       if (fault) throw fault;
@@ -249,7 +249,7 @@ export class ApiHandler {
     const page = await readList(this.o.db, def, info.namespace, q, this.o.freshnessWaitMs);
     const table = wantsTable(req.headers.accept);
     if (table) return sendObject(res, 200, toTable(def, page.items, page, this.tableOptions(table, info)));
-    await writeList(res, def, page);
+    await writeList(res, def, page, this.o.faults.takeStall(info));
   }
 
   private tableOptions(version: 'v1' | 'v1beta1', info: RequestInfo, noHeaders = false) {
@@ -416,9 +416,15 @@ function sendResult(res: ServerResponse, result: WriteResult, options?: WriteOpt
 
 /**
  * Streams a list: the envelope, then the items in slices, waiting for the socket to drain between
- * slices so a large list never sits in memory twice.
+ * slices so a large list never sits in memory twice. With `stall`, only the envelope and half of the
+ * first item are sent, and the response then waits, unfinished, until the client goes away.
  */
-async function writeList(res: ServerResponse, def: ResourceDef, page: ListPage): Promise<void> {
+async function writeList(
+  res: ServerResponse,
+  def: ResourceDef,
+  page: ListPage,
+  stall = false,
+): Promise<void> {
   const metadata: Record<string, unknown> = { resourceVersion: String(page.rv) };
   if (page.continueToken) metadata.continue = page.continueToken;
   if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
@@ -426,6 +432,12 @@ async function writeList(res: ServerResponse, def: ResourceDef, page: ListPage):
   res.write(
     `{"kind":"${def.listKind}","apiVersion":"${def.apiVersion}","metadata":${JSON.stringify(metadata)},"items":[`,
   );
+  if (stall) {
+    const first = page.items[0] ? itemJson(page.items[0], def.typePrefix) : '';
+    res.write(first.slice(0, first.length >> 1));
+    if (!res.destroyed) await new Promise((resolve) => res.once('close', resolve));
+    return;
+  }
   for (let i = 0; i < page.items.length; i += LIST_WRITE_BATCH) {
     const slice = page.items.slice(i, i + LIST_WRITE_BATCH).map((s) => itemJson(s, def.typePrefix));
     const ok = res.write((i > 0 ? ',' : '') + slice.join(','));
@@ -433,6 +445,19 @@ async function writeList(res: ServerResponse, def: ResourceDef, page: ListPage):
     if (res.destroyed) return;
   }
   res.end(']}');
+}
+
+/** Waits `ms`, or less when the client goes away meanwhile: there is then no one left to answer. */
+function pause(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once('close', done);
+  });
 }
 
 /** Resolves when the response can take more data, or is gone. */

@@ -177,6 +177,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   /** When each stored Event expires (its etcd lease), by storage key; as many as there are Events. */
   private readonly eventExpiry = new Map<string, number>();
   private eventTimer: NodeJS.Timeout | undefined;
+  private connections = 0;
   /** Raw TCP sockets by remote address and port, to reset the one under a TLS stream. */
   private readonly sockets = new Map<string, Socket>();
   private server: Server | undefined;
@@ -486,6 +487,12 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
   resetCounters(): void {
     this.counts.clear();
     this.writeLog.clear();
+    this.connections = 0;
+  }
+
+  /** TCP connections accepted so far (since the last resetCounters): each one a TLS handshake. */
+  connectionCount(): number {
+    return this.connections;
   }
 
   /**
@@ -590,7 +597,16 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
     this.faults.addLatency(ms, match);
   }
 
-  /** Removes pending failures and latency. */
+  /**
+   * The next `count` matching lists (pods, unless `match` says otherwise) send their headers and the
+   * start of their items, then stall: nothing more arrives while the connection stays up, as behind
+   * a stalled network path. The response ends only when the client gives up on it.
+   */
+  stallListBodies(count: number, match: RequestMatch = { resource: 'pods' }): void {
+    this.faults.stallNext(count, { ...match, verb: 'list' });
+  }
+
+  /** Removes pending failures, latency and stalls. */
   clearFaults(): void {
     this.faults.clear();
   }
@@ -732,6 +748,7 @@ export class KubeSimulator extends EventEmitter<KubeSimulatorEvents> {
         )
       : createServer(options, handle);
     server.on('connection', (socket: Socket) => {
+      this.connections++;
       const key = socketKey(socket);
       this.sockets.set(key, socket);
       socket.on('close', () => {

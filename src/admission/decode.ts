@@ -1,3 +1,4 @@
+import { WardenError } from '../errors.ts';
 import {
   ADMISSION_API_VERSION,
   ADMISSION_REVIEW_KIND,
@@ -5,6 +6,7 @@ import {
   type GroupVersionKind,
   OPERATIONS,
   type Operation,
+  type ReviewObjects,
 } from './types.ts';
 
 export type Decoded = { ok: true; request: AdmissionRequest } | { ok: false; uid: string; message: string };
@@ -115,8 +117,7 @@ export function decodeReview(bytes: Buffer): Decoded {
         name: stringField(request, 'name', 'request.name', false),
         namespace: stringField(request, 'namespace', 'request.namespace', false),
         operation: operation(request),
-        object: request.object ?? null,
-        oldObject: request.oldObject ?? null,
+        objects: new HeldObjects(request.object ?? null, request.oldObject ?? null),
         dryRun: booleanField(request, 'dryRun', 'request.dryRun'),
       },
     };
@@ -125,6 +126,42 @@ export function decodeReview(bytes: Buffer): Decoded {
     throw err;
   }
 }
+
+/** ReviewObjects: the two objects until they are taken or released, then nothing. */
+export class HeldObjects implements ReviewObjects {
+  #objects: { object: unknown; oldObject: unknown } | null;
+
+  constructor(object: unknown, oldObject: unknown) {
+    this.#objects = { object, oldObject };
+  }
+
+  take(): { object: unknown; oldObject: unknown } {
+    const objects = this.#objects;
+    if (!objects)
+      throw new WardenError('ERR_ADMISSION', 'the objects of a review were read after being handed out');
+    this.#objects = null;
+    return objects;
+  }
+
+  release(): void {
+    this.#objects = null;
+  }
+}
+
+/**
+ * The request's uid, read from the first bytes of a body that was not read whole (a review refused
+ * partway through its body). The apiserver serializes an AdmissionReview's fields in their Go order,
+ * and `uid` is the request's first (k8s.io/api admission/v1 AdmissionRequest), so it is within the
+ * first few hundred bytes: `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":
+ * {"uid":"…"`. '' when those bytes do not show it: nothing more is parsed to find it.
+ */
+export function uidFromPrefix(prefix: Buffer): string {
+  const head = prefix.subarray(0, UID_PREFIX_BYTES).toString('latin1');
+  return /"request"\s*:\s*\{\s*"uid"\s*:\s*"([A-Za-z0-9._:-]{1,128})"/.exec(head)?.[1] ?? '';
+}
+
+/** How much of a body is searched for the uid: the envelope before it is about 80 bytes. */
+export const UID_PREFIX_BYTES = 1024;
 
 /** A value quoted for a message, short whatever its size. */
 function describe(value: unknown): string {

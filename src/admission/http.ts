@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WardenError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { failure, replyOf } from './reply.ts';
-import type { BodyRead, ReviewEndpoint, WebhookName } from './types.ts';
+import { UID_PREFIX_BYTES, uidFromPrefix } from './decode.ts';
+import type { InFlightLimits, ReviewTicket } from './in-flight.ts';
+import { failure, replyOf, TOO_MANY_CODE } from './reply.ts';
+import type { BodyRead, ReviewEndpoint, ReviewReply, WebhookName } from './types.ts';
 import { kindLabelOf } from './workloads.ts';
 
 /**
@@ -20,6 +23,13 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const LINGER_MAX_BYTES = 16 * 1024 * 1024;
 const LINGER_MAX_MS = 3_000;
 
+/**
+ * Seconds a client refused with 429 is told to wait (Retry-After, RFC 6585 section 4): a review in
+ * flight is answered within the webhook's deadline (2 s by default), so places free up within about
+ * that long.
+ */
+const RETRY_AFTER_SECONDS = 1;
+
 export interface TransportOptions {
   /** Path (without query) → endpoint. The apiserver appends `?timeout=…` to webhook URLs. */
   routes: ReadonlyMap<string, { webhook: WebhookName; endpoint: ReviewEndpoint }>;
@@ -27,6 +37,8 @@ export interface TransportOptions {
   /** Whether the server is draining: replies then ask the client to close the connection. */
   closing: () => boolean;
   maxBodyBytes?: number;
+  /** Reviews and body bytes held at once (webhook.maxInFlight, webhook.maxInFlightBytes); none: unbounded. */
+  limits?: InFlightLimits;
 }
 
 /**
@@ -35,6 +47,14 @@ export interface TransportOptions {
  * AdmissionReview with the uid echoed whenever it could be read. Nothing a client sends can throw out
  * of here. `listener` serves requests; `checkContinue` serves those sent with `Expect: 100-continue`,
  * refusing before the client sends a body that would be refused anyway.
+ *
+ * With `limits`, a review takes a place when its headers arrive and gives it back when its reply is
+ * written (or its client goes away); its body's bytes count from the declared Content-Length, reserved
+ * before anything is read, or, without one (chunked), chunk by chunk as they arrive, until the endpoint
+ * has decoded them. Past either bound the review is answered 429 before more of it is read. The uid is
+ * echoed on a 429 only when the bytes read before the refusal show it (a chunked body refused partway):
+ * reading more of a body to find it is what the bound refuses to do, and the apiserver does not read an
+ * AdmissionReview from a non-200 answer anyway (it applies the webhook's failurePolicy).
  */
 export function createTransport(options: TransportOptions): {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
@@ -61,9 +81,20 @@ export function createTransport(options: TransportOptions): {
       refuse(req, res, 405, statusBody(405, 'MethodNotAllowed', `${path} accepts POST only`));
       return;
     }
-    const respond = (body: BodyRead, consumed: boolean): void => {
-      route
-        .endpoint({ webhook: route.webhook, receivedAt, body })
+    const respond = (body: BodyRead, consumed: boolean, ticket: ReviewTicket | null): void => {
+      let held: BodyRead | null = body;
+      const takeBody = (): BodyRead => {
+        if (!held) throw new WardenError('ERR_ADMISSION', 'the body of a review was taken twice');
+        const taken = held;
+        held = null;
+        return taken;
+      };
+      const pending: Promise<ReviewReply> = route.endpoint({ webhook: route.webhook, receivedAt, takeBody });
+      // The endpoint decodes the body, and its handler extracts the images, before they await anything:
+      // by now neither the bytes nor the parsed object are held. A refused review is not being handled.
+      if (consumed) ticket?.releaseBytes();
+      else ticket?.leave();
+      pending
         .catch((err: unknown) => {
           // The endpoint answers every call itself; this is the last line, for a bug in it.
           log.error({ err, webhook: route.webhook }, 'admission endpoint failed');
@@ -72,6 +103,7 @@ export function createTransport(options: TransportOptions): {
         .then((reply) => {
           const text = JSON.stringify(reply.review);
           if (consumed) send(res, reply.httpStatus, text);
+          else if (reply.httpStatus === TOO_MANY_CODE) discardThenSend(req, res, reply.httpStatus, text);
           else refuse(req, res, reply.httpStatus, text);
         })
         .catch((err: unknown) => {
@@ -82,14 +114,34 @@ export function createTransport(options: TransportOptions): {
 
     const refusal = refusalByHeaders(req, limit);
     if (refusal) {
-      respond(refusal, false);
+      respond(refusal, false, null);
+      return;
+    }
+    const { limits } = options;
+    const ticket = limits ? limits.admit() : null;
+    if (limits && !ticket) {
+      const message = `${limits.maxReviews} reviews are in flight (webhook.maxInFlight); retry later`;
+      respond({ ok: false, code: TOO_MANY_CODE, message }, false, null);
+      return;
+    }
+    if (ticket) res.once('close', () => ticket.leave());
+    const declared = declaredLength(req);
+    if (ticket && declared !== null && !ticket.reserve(declared)) {
+      respond({ ok: false, code: TOO_MANY_CODE, message: tooManyBytes(limits!) }, false, ticket);
       return;
     }
     if (expectsContinue) res.writeContinue();
-    void readBody(req, limit).then((read) => {
-      if (read === 'aborted') return;
-      if (read === 'too-large') respond({ ok: false, code: 413, message: tooLarge(limit) }, false);
-      else respond({ ok: true, bytes: read }, true);
+    // A declared length is reserved already; a chunked body reserves what arrives as it arrives.
+    void readBody(req, limit, declared, declared === null ? ticket : null).then((read) => {
+      if (read.kind === 'aborted') return;
+      if (read.kind === 'too-large') {
+        respond({ ok: false, code: 413, message: tooLarge(limit) }, false, ticket);
+      } else if (read.kind === 'over-limit') {
+        const uid = uidFromPrefix(read.prefix);
+        respond({ ok: false, code: TOO_MANY_CODE, message: tooManyBytes(limits!), uid }, false, ticket);
+      } else {
+        respond({ ok: true, bytes: read.bytes }, true, ticket);
+      }
     });
   };
 
@@ -111,8 +163,19 @@ function refusalByHeaders(req: IncomingMessage, limit: number): BodyRead | null 
   return null;
 }
 
+/** The Content-Length the request declares, or null when it has none (a chunked body). */
+function declaredLength(req: IncomingMessage): number | null {
+  const header = req.headers['content-length'];
+  // Node's parser has already refused a malformed or duplicated Content-Length, and one with chunked.
+  return header === undefined ? null : Number(header);
+}
+
 function tooLarge(limit: number): string {
   return `request body is larger than ${limit} bytes`;
+}
+
+function tooManyBytes(limits: InFlightLimits): string {
+  return `request bodies in flight would pass ${limits.maxBytes} bytes (webhook.maxInFlightBytes); retry later`;
 }
 
 /** `application/json; charset=utf-8` → `application/json`; '' when absent. */
@@ -125,45 +188,124 @@ function statusBody(code: number, reason: string, message: string): string {
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
 }
 
+type Read =
+  | { kind: 'body'; bytes: Buffer }
+  | { kind: 'too-large' }
+  | { kind: 'over-limit'; prefix: Buffer }
+  | { kind: 'aborted' };
+
 /**
- * The body, up to `limit` bytes; 'too-large' as soon as it passes the limit (the rest is left unread
- * for `refuse` to discard); 'aborted' when the client goes away or a server timeout ends the request.
+ * The body, up to `limit` bytes; 'too-large' as soon as it passes the limit, 'over-limit' (with the
+ * first bytes read, for the uid) as soon as `ticket` cannot reserve a chunk that arrived (in both cases
+ * the rest is left unread for `refuse` to discard); 'aborted' when the client goes away or a server
+ * timeout ends the request. A body of `declared` length (Node's parser delivers exactly that many
+ * bytes) is copied into one buffer of that size as it arrives, rather than kept in chunks and joined at
+ * the end, which would hold it twice for a moment.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  declared: number | null,
+  ticket: ReviewTicket | null,
+): Promise<Read> {
   return new Promise((resolve) => {
+    const whole = declared === null ? null : Buffer.allocUnsafe(declared);
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (result: Buffer | 'too-large' | 'aborted'): void => {
+    const done = (result: Read): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
       resolve(result);
     };
     const onData = (chunk: Buffer): void => {
+      if (whole && size + chunk.length <= whole.length) {
+        chunk.copy(whole, size);
+        size += chunk.length;
+        return;
+      }
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit || whole) {
         req.pause();
-        done('too-large');
+        done({ kind: 'too-large' });
+        return;
+      }
+      if (ticket && !ticket.reserve(chunk.length)) {
+        req.pause();
+        done({ kind: 'over-limit', prefix: Buffer.concat([...chunks, chunk]).subarray(0, UID_PREFIX_BYTES) });
         return;
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => done(Buffer.concat(chunks, size));
-    const onClose = (): void => done('aborted');
+    const onEnd = (): void =>
+      done({ kind: 'body', bytes: whole ? whole.subarray(0, size) : Buffer.concat(chunks, size) });
+    const onClose = (): void => done({ kind: 'aborted' });
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('close', onClose);
   });
 }
 
-function headers(text: string, extra: Record<string, string> = {}): Record<string, string | number> {
-  return { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...extra };
+function headers(
+  status: number,
+  text: string,
+  extra: Record<string, string> = {},
+): Record<string, string | number> {
+  return {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...(status === TOO_MANY_CODE ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : {}),
+    ...extra,
+  };
 }
 
 function send(res: ServerResponse, status: number, text: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, headers(text));
+  res.writeHead(status, headers(status, text));
   res.end(text);
+}
+
+/**
+ * Answers a request whose body is refused unread (a 429) once the client has finished sending it,
+ * discarding the rest as it arrives, so that the connection stays open for the next review: a 429
+ * sheds load, and closing the connection would make the client pay a new TLS handshake for its next
+ * request, adding to it. The apiserver sends a review at once, so this takes no longer than reading
+ * it; a client still sending after the linger bounds gets the answer with the connection closed.
+ */
+function discardThenSend(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
+  if (req.readableEnded) {
+    send(res, status, text);
+    return;
+  }
+  let discarded = 0;
+  let settled = false;
+  const settle = (answer: () => void): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    answer();
+  };
+  // Past the bounds, the answer goes out and the connection is closed, the rest of the body unread.
+  const close = (): void => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, headers(status, text, { Connection: 'close' }));
+    res.end(text);
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > LINGER_MAX_BYTES) settle(close);
+  };
+  const onEnd = (): void => settle(() => send(res, status, text));
+  // The client went away: there is no one left to answer.
+  const onClose = (): void => settle(() => undefined);
+  const timer = setTimeout(() => settle(close), LINGER_MAX_MS);
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('close', onClose);
+  req.resume();
 }
 
 /**
@@ -173,7 +315,7 @@ function send(res: ServerResponse, status: number, text: string): void {
  */
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, headers(text, { Connection: 'close' }));
+  res.writeHead(status, headers(status, text, { Connection: 'close' }));
   res.write(text);
   if (req.readableEnded || req.destroyed) {
     res.end();

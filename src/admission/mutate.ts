@@ -33,17 +33,8 @@ export function createMutateHandler(options: MutateOptions): AdmissionHandler {
   return async (request, context) => {
     const { uid } = request;
     if (!webhook.pinDigests || !mutatesRequest(request)) return allow(uid);
-    const current = containersOf(request.object, 'Pod', 'request.object');
-    if (!current.ok) return failure(uid, 400, current.message);
-    let candidates = current.containers.filter((c) => c.image !== '');
-    if (request.operation === 'UPDATE') {
-      const previous = containersOf(request.oldObject, 'Pod', 'request.oldObject');
-      if (!previous.ok) return failure(uid, 400, previous.message);
-      // A running container whose image string changes is restarted by the kubelet: only containers
-      // the update itself adds or re-images are pinned, never one that merely was not pinned before.
-      const before = new Map(previous.containers.map((c) => [`${c.list}/${c.name}`, c.image]));
-      candidates = candidates.filter((c) => before.get(`${c.list}/${c.name}`) !== c.image);
-    }
+    const candidates = containersToPin(request);
+    if (!Array.isArray(candidates)) return failure(uid, 400, candidates.malformed);
     if (candidates.length === 0) return allow(uid);
 
     const assess: AssessOptions = {
@@ -70,6 +61,24 @@ export function createMutateHandler(options: MutateOptions): AdmissionHandler {
       ...(warnings.length ? { warnings } : {}),
     });
   };
+}
+
+/**
+ * The Pod's containers that may be pinned, read from the request's objects (taken here,
+ * synchronously, so that only these few strings outlive this call). A running container whose image
+ * string changes is restarted by the kubelet: on UPDATE only containers the update itself adds or
+ * re-images are pinned, never one that merely was not pinned before.
+ */
+function containersToPin(request: AdmissionRequest): ContainerImage[] | { malformed: string } {
+  const { object, oldObject } = request.objects.take();
+  const current = containersOf(object, 'Pod', 'request.object');
+  if (!current.ok) return { malformed: current.message };
+  const candidates = current.containers.filter((c) => c.image !== '');
+  if (request.operation !== 'UPDATE') return candidates;
+  const previous = containersOf(oldObject, 'Pod', 'request.oldObject');
+  if (!previous.ok) return { malformed: previous.message };
+  const before = new Map(previous.containers.map((c) => [`${c.list}/${c.name}`, c.image]));
+  return candidates.filter((c) => before.get(`${c.list}/${c.name}`) !== c.image);
 }
 
 function mutatesRequest(request: AdmissionRequest): boolean {

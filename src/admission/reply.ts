@@ -16,6 +16,7 @@ const REASONS: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   413: 'RequestEntityTooLarge',
   415: 'UnsupportedMediaType',
+  429: 'TooManyRequests',
   500: 'InternalError',
 };
 
@@ -44,12 +45,18 @@ export function failure(uid: string, code: number, message: string): AdmissionRe
   };
 }
 
+/** The webhook holds as much as it may (webhook.maxInFlight, webhook.maxInFlightBytes): try again. */
+export const TOO_MANY_CODE = 429;
+
 /**
- * How a response is counted: a 403 is a denial (an answer about the object); any other refusal is the
- * webhook failing to judge, an error.
+ * How a response is counted: a 403 is a denial (an answer about the object); a 429 a review refused
+ * unread under load; any other refusal is the webhook failing to judge, an error.
  */
 export function decisionOf(response: AdmissionResponse): Decision {
-  if (!response.allowed) return response.status?.code === DENIED_CODE ? 'denied' : 'error';
+  if (!response.allowed) {
+    const code = response.status?.code;
+    return code === DENIED_CODE ? 'denied' : code === TOO_MANY_CODE ? 'rejected' : 'error';
+  }
   return response.warnings?.length ? 'warned' : 'allowed';
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { CertificateWatcher } from './certificates.ts';
 import { reviewEndpoint } from './endpoint.ts';
 import { createTransport } from './http.ts';
+import { InFlightLimits } from './in-flight.ts';
 import { createMutateHandler } from './mutate.ts';
 import type { AdmissionHandler, AdmissionObserver, ReviewEndpoint, WebhookName } from './types.ts';
 import { createValidateHandler } from './validate.ts';
@@ -31,6 +32,8 @@ export interface WebhookServer {
   ready(): boolean;
   /** The serving certificate and its reload events (`loaded`, `rejected`). */
   certificates: CertificateWatcher;
+  /** Reviews and request-body bytes held now, against webhook.maxInFlight and maxInFlightBytes. */
+  load(): { reviews: number; bytes: number };
   /** Stops accepting connections, lets the reviews in flight finish and be answered, then closes. */
   close(): Promise<void>;
 }
@@ -61,6 +64,19 @@ const TIMEOUTS = {
 /** Beyond the deadline, how long close() waits for reviews whose bodies are still arriving. */
 const DRAIN_GRACE_MS = 2_000;
 
+/**
+ * Open connections the server keeps; past it, a new connection is closed as soon as it is accepted
+ * (and the apiserver applies the webhook's failurePolicy). The webhook speaks HTTP/1.1, one review at
+ * a time per connection, so `maxInFlight` connections carry the reviews being handled; as many again
+ * leave room for connections that only get a 429 (an answer that says why, where a dropped connection
+ * says nothing) and for the idle kept-alive connections of each apiserver's pool, and 16 more for a
+ * few apiservers with no review in flight. Each TLS connection costs tens of KiB of buffers, so the
+ * default 80 stay within a few MiB, where an unbounded number would not.
+ */
+export function maxConnectionsFor(maxInFlight: number): number {
+  return 2 * maxInFlight + 16;
+}
+
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { config, policy, assessor } = options;
   const log = options.log.child({ component: 'webhook' });
@@ -89,7 +105,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   ]);
 
   let closing = false;
-  const transport = createTransport({ routes, log, closing: () => closing });
+  const limits = new InFlightLimits({ maxReviews: config.maxInFlight, maxBytes: config.maxInFlightBytes });
+  const transport = createTransport({ routes, log, closing: () => closing, limits });
   const inFlight = new InFlight();
 
   // Without a certificate yet the server still listens; handshakes fail and ready() stays false until
@@ -99,6 +116,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     ...(initial ? { cert: initial.cert, key: initial.key } : {}),
     ...TIMEOUTS,
   });
+  server.maxConnections = maxConnectionsFor(config.maxInFlight);
+  server.on('drop', (data) =>
+    log.debug(
+      { remoteAddress: data?.remoteAddress },
+      'connection refused: webhook connections at their limit',
+    ),
+  );
   certificates.on('loaded', () => {
     const pair = certificates.current();
     if (pair) server.setSecureContext({ ...TLS_OPTIONS, cert: pair.cert, key: pair.key });
@@ -133,6 +157,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   return {
     address: { host: bound.address, port: bound.port },
     certificates,
+    load: () => ({ reviews: limits.reviews, bytes: limits.bytes }),
     ready: () => !closing && server.listening && certificates.current() !== null,
     close() {
       closed ??= (async () => {

@@ -25,11 +25,23 @@ export interface AdmissionRequest {
   name: string;
   namespace: string;
   operation: Operation;
-  /** The object as it will be stored (null for DELETE and CONNECT). Its inside is checked by whoever reads it. */
-  object: unknown;
-  /** The object as it is stored now (UPDATE and DELETE). */
-  oldObject: unknown;
+  /** The object and oldObject, handed out once: see ReviewObjects. */
+  objects: ReviewObjects;
   dryRun: boolean;
+}
+
+/**
+ * The request's object (as it will be stored; null for DELETE and CONNECT) and oldObject (as it is
+ * stored now: UPDATE and DELETE), the bulk of a review (up to 3 MiB each). A handler takes them once,
+ * before its first await, reads its container images from them and keeps only those: the endpoint
+ * releases them as soon as the handler's synchronous part has returned, so nothing holds a parsed
+ * object while the review waits for ECR. Their inside is checked by whoever reads them.
+ */
+export interface ReviewObjects {
+  /** Both objects; throws (a bug: a 500 through with-recovery) once taken or released. */
+  take(): { object: unknown; oldObject: unknown };
+  /** Drops them, taken or not. */
+  release(): void;
 }
 
 /** metav1.Status as an AdmissionResponse carries it. */
@@ -58,8 +70,12 @@ export interface AdmissionReviewReply {
   response: AdmissionResponse;
 }
 
-/** How a review ended, as `ecr_warden_admission_reviews_total{decision}` counts it. */
-export type Decision = 'allowed' | 'warned' | 'denied' | 'error';
+/**
+ * How a review ended, as `ecr_warden_admission_reviews_total{decision}` counts it: `rejected` is a
+ * 429, refused unread because the webhook holds as much as it may (webhook.maxInFlight,
+ * webhook.maxInFlightBytes).
+ */
+export type Decision = 'allowed' | 'warned' | 'denied' | 'error' | 'rejected';
 
 /**
  * Hooks for the admission metrics (`ecr_warden_admission_reviews_total`,
@@ -83,12 +99,21 @@ export type AdmissionHandler = (
   context: ReviewContext,
 ) => Promise<AdmissionResponse>;
 
-/** The body of a POST as the transport read it, or why it did not. */
-export type BodyRead = { ok: true; bytes: Buffer } | { ok: false; code: 413 | 415; message: string };
+/**
+ * The body of a POST as the transport read it, or why it did not (with the request's uid when the
+ * part read before the refusal showed it).
+ */
+export type BodyRead =
+  { ok: true; bytes: Buffer } | { ok: false; code: 413 | 415 | 429; message: string; uid?: string };
 
 /** One POST to a webhook path, as the transport hands it over. */
 export interface ReviewCall extends ReviewContext {
-  body: BodyRead;
+  /**
+   * The body, handed over once: the transport forgets it then, so the bytes are garbage once the
+   * caller has decoded them. The transport stops counting them against webhook.maxInFlightBytes when
+   * the endpoint's synchronous part returns (decoding and extraction happen there).
+   */
+  takeBody(): BodyRead;
 }
 
 /** The answer to one call: what to send and what to count. */

@@ -36,17 +36,8 @@ export function createValidateHandler(options: ValidateOptions): AdmissionHandle
     // Exempt namespaces skip every check; deciding here also skips reading the object.
     if (policy.exemptNamespaces.includes(request.namespace)) return allow(uid);
 
-    const current = containersOf(request.object, kind, 'request.object');
-    if (!current.ok) return failure(uid, 400, current.message);
-    let judged = current.containers.filter((c) => c.image !== '');
-    if (request.operation === 'UPDATE') {
-      // An image the object already ran was judged when it came in: an UPDATE that brings no new image
-      // (scaling, labels, a status write) is allowed without asking ECR.
-      const previous = containersOf(request.oldObject, kind, 'request.oldObject');
-      if (!previous.ok) return failure(uid, 400, previous.message);
-      const before = new Set(previous.containers.map((c) => c.image));
-      judged = judged.filter((c) => !before.has(c.image));
-    }
+    const judged = containersToJudge(request, kind);
+    if (!Array.isArray(judged)) return failure(uid, 400, judged.malformed);
     if (judged.length === 0) return allow(uid);
 
     const assess: AssessOptions = {
@@ -57,6 +48,27 @@ export function createValidateHandler(options: ValidateOptions): AdmissionHandle
     const assessed = await Promise.all(images.map((image) => assessor.assess(image, assess)));
     return decide(uid, judged, new Map(images.map((image, i) => [image, assessed[i]!])));
   };
+}
+
+/**
+ * The containers whose images the review must judge, read from the request's objects (taken here,
+ * synchronously, so that only these few strings outlive this call). An image the object already ran
+ * was judged when it came in: an UPDATE that brings no new image (scaling, labels, a status write) has
+ * nothing to judge and is allowed without asking ECR.
+ */
+function containersToJudge(
+  request: AdmissionRequest,
+  kind: WorkloadKind,
+): ContainerImage[] | { malformed: string } {
+  const { object, oldObject } = request.objects.take();
+  const current = containersOf(object, kind, 'request.object');
+  if (!current.ok) return { malformed: current.message };
+  const judged = current.containers.filter((c) => c.image !== '');
+  if (request.operation !== 'UPDATE') return judged;
+  const previous = containersOf(oldObject, kind, 'request.oldObject');
+  if (!previous.ok) return { malformed: previous.message };
+  const before = new Set(previous.containers.map((c) => c.image));
+  return judged.filter((c) => !before.has(c.image));
 }
 
 function judgesOperation(request: AdmissionRequest, kind: WorkloadKind): boolean {

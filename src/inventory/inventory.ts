@@ -101,10 +101,15 @@ export class Inventory implements PodSink, ImageSeriesSource {
 
   // ── PodSink ──────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * A finished pod (phase Succeeded or Failed) runs nothing: it is not tracked at all, so it counts in
+   * no per-image figure, drift or violation, and `report` leaves it out (SPEC section 5). A pod that
+   * finishes while tracked is dropped like a deleted one.
+   */
   replaceAll(pods: TrackedPod[], scope: string | null): void {
     const seen = new Set<string>();
     for (const pod of pods) {
-      if (!this.#inScope(pod.namespace)) continue;
+      if (!this.#inScope(pod.namespace) || pod.finished) continue;
       const key = podKey(pod.namespace, pod.name);
       seen.add(key);
       this.#put(key, pod);
@@ -120,7 +125,8 @@ export class Inventory implements PodSink, ImageSeriesSource {
   upsert(pod: TrackedPod): void {
     const key = podKey(pod.namespace, pod.name);
     if (!this.#inScope(pod.namespace)) return;
-    if (this.#put(key, pod)) this.#changed();
+    if (pod.finished) this.remove(pod.namespace, pod.name);
+    else if (this.#put(key, pod)) this.#changed();
   }
 
   remove(namespace: string, name: string): void {

@@ -1,6 +1,7 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { answerWithin } from '../deadline.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { KeptConnection } from './kept-connection.ts';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -19,8 +20,11 @@ export interface LeaderElectionOptions {
   onStoppedLeading: () => void;
 }
 
-/** What one attempt found: we hold the lease, someone else does, or the apiserver did not say. */
-type AttemptOutcome = 'leading' | 'held-by-other' | 'failed';
+/**
+ * What one attempt found: we hold the lease, someone else does, the apiserver did not say (an error),
+ * or it did not answer within the time the attempt had.
+ */
+type AttemptOutcome = 'leading' | 'held-by-other' | 'failed' | 'timed-out';
 
 function status(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -32,10 +36,22 @@ function status(err: unknown): number | undefined {
  * lease that is free or expired (optimistic concurrency through resourceVersion: a 409 means someone
  * else won the race), renew every retry period, step down when renewals fail for the renew deadline,
  * and release the lease on shutdown so a successor need not wait for it to expire.
+ *
+ * The renew deadline is counted from the last successful renewal, as client-go's renew loop does
+ * (leaderelection.go, renew(): one context of RenewDeadline covers every retry of a round): each
+ * attempt gets what is left of it, `lastRenew + renewDeadline − now`, so fast failures followed by a
+ * silent apiserver cannot stretch leadership past the deadline, and the deadline is shorter than the
+ * lease. client-go starts that context when a round starts, a retry period after the last success;
+ * here it starts at the last success itself (the moment its request was sent, which is no later than
+ * any follower can have seen the renewal), which is stricter by a retry period.
+ *
+ * Every request goes over one kept-alive connection (KeptConnection) instead of a new TLS connection
+ * per call.
  */
 export class LeaderElector {
   readonly #o: Required<Omit<LeaderElectionOptions, 'log' | 'now'>> & { log: Logger; now: () => number };
   readonly #api: CoordinationV1Api;
+  readonly #connection: KeptConnection;
   #leading = false;
   #stopped = false;
   #timer: NodeJS.Timeout | null = null;
@@ -57,7 +73,8 @@ export class LeaderElector {
       log: (options.log ?? silentLogger).child({ component: 'leader-election', lease: options.leaseName }),
       now: options.now ?? Date.now,
     };
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#connection = new KeptConnection(options.kubeConfig);
+    this.#api = new CoordinationV1Api(this.#connection.apiConfiguration());
   }
 
   get isLeader(): boolean {
@@ -78,6 +95,12 @@ export class LeaderElector {
       await this.#release();
       this.#setLeading(false);
     }
+    this.#connection.reset();
+  }
+
+  /** Milliseconds left of the renew deadline since the last successful renewal (leader only). */
+  #renewTimeLeft(): number {
+    return this.#lastRenew + this.#o.renewDeadlineMs - this.#o.now();
   }
 
   #tick(): void {
@@ -85,32 +108,64 @@ export class LeaderElector {
     // Each attempt has a generation: an attempt given up at the renew deadline may still finish
     // later, and its answer must not act (make this replica leader after stop(), say).
     const generation = ++this.#generation;
-    this.#running = this.#attemptWithin(this.#o.renewDeadlineMs)
+    const started = this.#o.now();
+    // A follower's attempt is bounded by the renew deadline too, so that a silent apiserver cannot
+    // hold its loop; a leader's by what is left of it.
+    const budget = this.#leading ? this.#renewTimeLeft() : this.#o.renewDeadlineMs;
+    if (budget <= 0) {
+      this.#stepDown();
+      this.#schedule(this.#o.retryPeriodMs);
+      return;
+    }
+    this.#running = this.#attemptWithin(budget)
       .then((outcome) => {
         if (this.#stopped || generation !== this.#generation) return;
-        const now = this.#o.now();
         if (outcome === 'leading') {
-          this.#lastRenew = now;
+          this.#lastRenew = started;
           this.#setLeading(true);
         } else if (outcome === 'held-by-other') {
           this.#setLeading(false);
-        } else if (this.#leading && now - this.#lastRenew >= this.#o.renewDeadlineMs) {
-          this.#o.log.warn('could not renew the lease before the renew deadline; stepping down');
-          this.#setLeading(false);
+        } else if (this.#leading && (outcome === 'timed-out' || this.#renewTimeLeft() <= 0)) {
+          // A timed-out leader's attempt had exactly what was left of the deadline: it is up.
+          this.#stepDown();
         }
       })
       .finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(() => this.#tick(), this.#o.retryPeriodMs);
+        if (this.#stopped) return;
+        // A leader retries every retry period, but never later than its deadline, where it steps down.
+        const next = this.#leading
+          ? Math.max(0, Math.min(this.#o.retryPeriodMs, this.#renewTimeLeft()))
+          : this.#o.retryPeriodMs;
+        this.#schedule(next);
       });
   }
 
+  #schedule(ms: number): void {
+    if (!this.#stopped) this.#timer = setTimeout(() => this.#tick(), ms);
+  }
+
+  #stepDown(): void {
+    if (!this.#leading) return;
+    this.#o.log.warn('could not renew the lease within the renew deadline; stepping down');
+    this.#setLeading(false);
+  }
+
   /**
-   * One attempt, given up as failed after `ms`: client-node's requests wait minutes on a silent
-   * apiserver, and a leader must step down within its renew deadline — before a follower may take
-   * over — or two replicas would run the inventory. (client-go bounds each renew the same way.)
+   * One attempt, given up after `ms` and its requests aborted: client-node's requests wait minutes
+   * on a silent apiserver, and a leader must step down within its renew deadline — before a follower
+   * may take over — or two replicas would run the inventory.
    */
-  #attemptWithin(ms: number): Promise<AttemptOutcome> {
-    return answerWithin(this.#tryAcquireOrRenew(), ms, (): AttemptOutcome => 'failed');
+  async #attemptWithin(ms: number): Promise<AttemptOutcome> {
+    const abort = new AbortController();
+    this.#connection.signal = abort.signal;
+    try {
+      return await answerWithin(this.#tryAcquireOrRenew(abort.signal), ms, (): AttemptOutcome => {
+        abort.abort();
+        return 'timed-out';
+      });
+    } finally {
+      if (this.#connection.signal === abort.signal) this.#connection.signal = undefined;
+    }
   }
 
   #setLeading(leading: boolean): void {
@@ -121,8 +176,11 @@ export class LeaderElector {
     else this.#o.onStoppedLeading();
   }
 
-  /** One round of client-go's tryAcquireOrRenew: whether we hold the lease afterwards, or who does. */
-  async #tryAcquireOrRenew(): Promise<AttemptOutcome> {
+  /**
+   * One round of client-go's tryAcquireOrRenew: whether we hold the lease afterwards, or who does.
+   * Once `signal` is aborted (the attempt's time is up) it makes no further request.
+   */
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<AttemptOutcome> {
     const { namespace, leaseName: name, identity } = this.#o;
     const now = new V1MicroTime(this.#o.now());
     const leaseDurationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
@@ -130,10 +188,8 @@ export class LeaderElector {
     try {
       lease = await this.#api.readNamespacedLease({ name, namespace });
     } catch (err) {
-      if (status(err) !== 404) {
-        this.#o.log.warn({ err }, 'cannot read the lease');
-        return 'failed';
-      }
+      if (status(err) !== 404) return this.#failed(err, 'cannot read the lease', signal);
+      if (signal.aborted) return 'failed';
       try {
         this.#observed = await this.#api.createNamespacedLease({
           namespace,
@@ -152,8 +208,9 @@ export class LeaderElector {
         });
         return 'leading';
       } catch (createErr) {
-        if (status(createErr) !== 409) this.#o.log.warn({ err: createErr }, 'cannot create the lease');
-        return 'failed';
+        // 409: another replica created it first.
+        if (status(createErr) === 409) return 'failed';
+        return this.#failed(createErr, 'cannot create the lease', signal);
       }
     }
 
@@ -173,6 +230,7 @@ export class LeaderElector {
       return 'held-by-other';
     }
     const takingOver = holder !== identity;
+    if (signal.aborted) return 'failed';
     try {
       this.#observed = await this.#api.replaceNamespacedLease({
         name,
@@ -191,10 +249,22 @@ export class LeaderElector {
       });
     } catch (err) {
       // 409: someone updated the lease since we read it (another replica won, or renewed).
-      if (status(err) !== 409) this.#o.log.warn({ err }, 'cannot update the lease');
-      return 'failed';
+      if (status(err) === 409) return 'failed';
+      return this.#failed(err, 'cannot update the lease', signal);
     }
     return 'leading';
+  }
+
+  /**
+   * A request that failed. One aborted because the attempt's time was up says nothing new; one that
+   * got no HTTP answer at all (refused, reset, TLS) leaves the kept connection behind, so the next
+   * request starts from the kubeconfig afresh.
+   */
+  #failed(err: unknown, what: string, signal: AbortSignal): AttemptOutcome {
+    if (signal.aborted) return 'failed';
+    if (status(err) === undefined) this.#connection.reset();
+    this.#o.log.warn({ err }, what);
+    return 'failed';
   }
 
   async #release(): Promise<void> {

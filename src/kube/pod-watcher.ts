@@ -4,6 +4,7 @@ import {
   IsomorphicFetchHttpLibrary,
   type KubeConfig,
   RequestContext,
+  type ResponseContext,
   Watch,
 } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
@@ -25,9 +26,11 @@ export interface WatchObserver {
 /**
  * Why a watch was restarted: the server closed it (normal, e.g. timeoutSeconds), it failed, its
  * resourceVersion was compacted away (410, so a relist follows), or it went silent past the watchdog.
- * A failed list counts as `list_error`.
+ * A failed list (an error answer, or a page not complete within its timeout) counts as `list_error`;
+ * an event that could not be applied (an exception in trimming or in the sink) as `apply_error`,
+ * and a relist follows, so the event is not lost.
  */
-export type WatchRestartReason = 'closed' | 'error' | 'gone' | 'idle' | 'list_error';
+export type WatchRestartReason = 'closed' | 'error' | 'gone' | 'idle' | 'list_error' | 'apply_error';
 
 export interface PodWatcherOptions {
   kubeConfig: KubeConfig;
@@ -42,6 +45,8 @@ export interface PodWatcherOptions {
   pageSize?: number;
   /** Builds each scope's backoff (tests pass short delays). */
   backoff?: () => Backoff;
+  /** How long one list page, body included, may take (default DEFAULT_LIST_PAGE_TIMEOUT_MS). */
+  listPageTimeoutMs?: number;
 }
 
 /**
@@ -50,6 +55,14 @@ export interface PodWatcherOptions {
  * round trips on one kept-alive connection.
  */
 export const DEFAULT_PAGE_SIZE = 100;
+
+/**
+ * The longest one list page may take, from the request to the last byte of its body. The apiserver
+ * gives up on any request that is not a watch after its --request-timeout, 60 s by default, so a page
+ * not complete by then will not complete: without a bound of its own, a body that stalls mid-stream
+ * would wait for undici's 300 s body timeout, far past the watchdog that guards the watch.
+ */
+export const DEFAULT_LIST_PAGE_TIMEOUT_MS = 60_000;
 
 /** A pod list page as the apiserver sends it; items stay raw JSON until trimmed. */
 interface RawPodList {
@@ -165,7 +178,8 @@ export class PodWatcher {
       // an apiserver answering 410 to every watch) must not become a tight reconnect loop.
       const shortLived = performance.now() - started < MIN_HEALTHY_WATCH_MS;
       if (this.#stopped) return;
-      resourceVersion = ended.reason === 'gone' ? null : ended.resourceVersion;
+      const relist = ended.reason === 'gone' || ended.reason === 'apply_error';
+      resourceVersion = relist ? null : ended.resourceVersion;
       this.#o.observer?.watchRestart(ended.reason);
       this.#log.debug({ namespace: scope.namespace, reason: ended.reason }, 'watch restarting');
       if (ended.reason === 'error' || shortLived) await backoff.wait();
@@ -235,8 +249,15 @@ export class PodWatcher {
     url.searchParams.set('limit', String(limit));
     if (cont) url.searchParams.set('continue', cont);
     request.setUrl(url.toString());
-    const response = await this.#http.send(request).toPromise();
-    const text = await readBody(response.body.stream(), () => response.body.text());
+    const timeoutMs = this.#o.listPageTimeoutMs ?? DEFAULT_LIST_PAGE_TIMEOUT_MS;
+    // Aborting fetch also fails the body's stream, so this bounds a body that stalls mid-stream too.
+    request.setSignal(AbortSignal.timeout(timeoutMs));
+    const { response, text } = await this.#fetchPage(request).catch((err: unknown) => {
+      if ((err as { name?: string }).name !== 'TimeoutError') throw err;
+      throw new WardenError('ERR_KUBE_TIMEOUT', `a pod list page was not complete within ${timeoutMs} ms`, {
+        cause: err,
+      });
+    });
     if (response.httpStatusCode !== 200) {
       // The same error client-node's API clients throw, so callers read `code` and `body` as before.
       throw new ApiException(
@@ -255,6 +276,11 @@ export class PodWatcher {
     return { resourceVersion: page.metadata?.resourceVersion, cont: page.metadata?.continue || undefined };
   }
 
+  async #fetchPage(request: RequestContext): Promise<{ response: ResponseContext; text: string }> {
+    const response = await this.#http.send(request).toPromise();
+    return { response, text: await readBody(response.body.stream(), () => response.body.text()) };
+  }
+
   /** One watch stream, from `resourceVersion` until it ends; says why it ended and where it got to. */
   #watchOnce(
     scope: Scope,
@@ -271,7 +297,23 @@ export class PodWatcher {
         resolve({ reason: verdict ?? reason, resourceVersion: latest });
       };
       const onEvent = (type: string, object: unknown) => {
-        if (this.#stopped) return;
+        // After a verdict the stream is being torn down: what it still delivers is not applied.
+        if (this.#stopped || verdict) return;
+        try {
+          apply(type, object);
+        } catch (err) {
+          // client-node's Watch swallows whatever its callback throws, and the event would be lost
+          // for good (the next one moves the resourceVersion past it). End the stream and relist, as
+          // for a 410, so the pod store is rebuilt from the truth.
+          verdict = 'apply_error';
+          this.#log.error(
+            { err, namespace: scope.namespace, type },
+            'could not apply a watch event; relisting',
+          );
+          scope.controller?.abort();
+        }
+      };
+      const apply = (type: string, object: unknown) => {
         const obj = object as {
           metadata?: { resourceVersion?: string; name?: string; namespace?: string };
           code?: number;
@@ -321,7 +363,7 @@ export class PodWatcher {
         )
         .then((controller) => {
           scope.controller = controller;
-          if (this.#stopped) controller.abort();
+          if (this.#stopped || verdict) controller.abort();
         })
         .catch((err: unknown) => onDone(err ?? new Error('watch failed')));
     });

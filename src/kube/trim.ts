@@ -10,6 +10,11 @@ export interface TrackedContainer {
 export interface TrackedPod {
   namespace: string;
   name: string;
+  /**
+   * Phase Succeeded or Failed: every container has terminated and none will start again (a terminal
+   * phase is final), so the pod runs nothing — a CronJob's kept history, an evicted pod.
+   */
+  finished: boolean;
   containers: TrackedContainer[];
 }
 
@@ -56,6 +61,7 @@ interface RawPod {
     ephemeralContainers?: RawContainer[];
   };
   status?: {
+    phase?: unknown;
     containerStatuses?: RawStatus[];
     initContainerStatuses?: RawStatus[];
     ephemeralContainerStatuses?: RawStatus[];
@@ -103,5 +109,19 @@ export function trimPod(raw: unknown, pool: StringPool): TrackedPod | null {
   add('init', pod.spec?.initContainers, pod.status?.initContainerStatuses);
   add('regular', pod.spec?.containers, pod.status?.containerStatuses);
   add('ephemeral', pod.spec?.ephemeralContainers, pod.status?.ephemeralContainerStatuses);
-  return { namespace: pool.intern(namespace), name, containers };
+  return {
+    namespace: pool.intern(namespace),
+    name,
+    finished: isTerminalPhase(pod.status?.phase),
+    containers,
+  };
+}
+
+/**
+ * Succeeded and Failed are the terminal pod phases: "all containers in the Pod have terminated" and
+ * will not be restarted (Kubernetes docs, Pod Lifecycle: Pod phase). Pending, Running and Unknown (the
+ * node stopped reporting) may still run something, so they count.
+ */
+export function isTerminalPhase(phase: unknown): boolean {
+  return phase === 'Succeeded' || phase === 'Failed';
 }

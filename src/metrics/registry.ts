@@ -106,11 +106,13 @@ export class WardenMetrics implements ResolverObserver {
   review(
     webhook: 'validate' | 'mutate',
     kind: string,
-    decision: 'allowed' | 'warned' | 'denied' | 'error',
+    decision: 'allowed' | 'warned' | 'denied' | 'error' | 'rejected',
     seconds: number,
   ): void {
     this.#reviews.inc({ webhook, kind, decision });
-    this.#reviewDuration.observe({ webhook }, seconds);
+    // A 429 is refused unread in no time: timing it would hide, under load, how long the reviews
+    // actually handled take.
+    if (decision !== 'rejected') this.#reviewDuration.observe({ webhook }, seconds);
   }
 
   watchRestart(reason: string): void {

@@ -18,6 +18,7 @@ import {
   type KubeSimulator,
   type KubeSimulatorOptions,
   type PodJson,
+  type PodPhase,
   startKubeSimulator,
 } from '../../sim/kube/index.ts';
 import { ACCOUNT, DAY, HOST, NOW, REGION } from './ecr.ts';
@@ -94,6 +95,8 @@ export interface PodOptions {
   running?: Record<string, string>;
   /** Not scheduled yet: no container has started, so none has an imageID. */
   pending?: boolean;
+  /** A scheduled pod's phase (Running by default); Succeeded and Failed pods' containers have terminated. */
+  phase?: PodPhase;
 }
 
 /** A scheduled, running pod: `containers` maps container names to image references. */
@@ -112,6 +115,7 @@ export function pod(
     initContainers: inputs(options.init),
     ephemeralContainers: inputs(options.ephemeral),
     ...(options.pending ? {} : { nodeName: 'ip-10-0-1-1.ec2.internal' }),
+    ...(options.phase ? { phase: options.phase } : {}),
     ...(options.running ? { imageIDs: options.running } : {}),
   });
 }
@@ -185,8 +189,9 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_
 }
 
 /**
- * Every container of every pod the simulator holds, as `namespace/pod kind container image running`,
- * read straight from the pod objects (not through the code under test's trimming).
+ * Every container of every pod the simulator holds that has not finished (phase Succeeded or Failed
+ * pods run nothing), as `namespace/pod kind container image running`, read straight from the pod
+ * objects (not through the code under test's trimming).
  */
 export function truth(kube: KubeSimulator, inScope: (namespace: string) => boolean = () => true): string[] {
   const rows: string[] = [];
@@ -194,6 +199,7 @@ export function truth(kube: KubeSimulator, inScope: (namespace: string) => boole
     const ns = p.metadata.namespace ?? '';
     if (!inScope(ns)) continue;
     const status = p.status ?? {};
+    if (status.phase === 'Succeeded' || status.phase === 'Failed') continue;
     const kinds = [
       ['init', p.spec?.initContainers, status.initContainerStatuses],
       ['regular', p.spec?.containers, status.containerStatuses],
