@@ -100,6 +100,9 @@ export class Assessor {
         ? work
         : answerWithin(work, Math.max(0, options.deadlineMs - (performance.now() - started)), late);
     if (parsed.ok && parsed.ref.ecr && wanted) {
+      const wantLifecycle =
+        this.#forecaster !== null && (options.allFacts === true || this.#policyNeedsLifecycle);
+      if (wantLifecycle) this.#forecaster!.prefetch(lane, parsed.ref.ecr);
       resolution = await within(
         this.#resolver.resolveOne(parsed.ref, {
           lane,
@@ -111,12 +114,8 @@ export class Assessor {
           message: `no answer from ECR within ${options.deadlineMs}ms`,
         }),
       );
-      if (
-        resolution.status === 'resolved' &&
-        this.#forecaster &&
-        (options.allFacts === true || this.#policyNeedsLifecycle)
-      ) {
-        lifecycle = await within(this.#forecaster.forecast(resolution.facts, lane), () => ({
+      if (resolution.status === 'resolved' && wantLifecycle) {
+        lifecycle = await within(this.#forecaster!.forecast(resolution.facts, lane), () => ({
           unknown: `no lifecycle policy answer within ${options.deadlineMs}ms`,
         }));
       }

@@ -310,7 +310,7 @@ describe('/validate answers by webhook.deadline when ECR is slow', () => {
   const SLACK_MS = 2_000;
   const couldNotCheck = (onError: string) =>
     new RegExp(
-      `^container "c0" image ${escapeRegExp(IMAGES.critical)}: could not check imageExists, archived, scanComplete, severity: ` +
+      `^container "c0" image ${escapeRegExp(IMAGES.critical)}: could not check imageExists, archived, scanComplete, severity, lifecycleRisk: ` +
         `ECR did not answer in time \\(no answer from ECR within \\d+ms\\) \\(policy\\.onError: ${onError}\\)$`,
     );
 

@@ -141,7 +141,7 @@ describe('ecr-warden check', () => {
     const r = await run(['check', '--mode', 'enforce', `${HOST}/api:v7`, `${HOST}/api:v8`], awsEnv);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /^IMAGE\s+DIGEST\s+STATUS\s+SCAN\s+FINDINGS\s+PUSHED\s+LIFECYCLE\s+VERDICT$/m);
-    assert.match(r.stdout, /api:v7\s+sha256:[0-9a-f]{12}\s+resolved\s+COMPLETE\s+C:3 H:1\s+\S+\s+deny/);
+    assert.match(r.stdout, /api:v7\s+sha256:[0-9a-f]{12}\s+resolved\s+COMPLETE\s+C:3 H:1\s+\S+\s+-\s+deny/);
     assert.match(r.stdout, /✗ severity \(deny\): 3 CRITICAL findings \(max 0\)/);
     assert.match(r.stdout, /api:v8\s+.*\s+allow$/m);
     assert.match(r.stdout, /2 images: 1 allow, 0 warn, 1 deny/);

@@ -228,10 +228,9 @@ describe('policy', () => {
   it('needs ECR facts only when an ECR check is on', () => {
     assert.equal(needsEcrFacts(config().policy), true);
     const off = Object.fromEntries(
-      ['imageExists', 'archived', 'scanComplete', 'severity', 'scanAge', 'imageAge', 'lifecycleRisk'].map((k) => [
-        k,
-        { action: 'off' },
-      ]),
+      ['imageExists', 'archived', 'scanComplete', 'severity', 'scanAge', 'imageAge', 'lifecycleRisk'].map(
+        (k) => [k, { action: 'off' }],
+      ),
     );
     assert.equal(needsEcrFacts(config({ policy: { checks: off } }).policy), false);
   });

@@ -1,7 +1,7 @@
 import { describeReason } from '../ecr/reasons.ts';
 import type { ImageFacts, Lane } from '../ecr/types.ts';
 import { type ForecastAnswer, type LifecycleImage, PolicyEvaluator } from './forecast.ts';
-import type { LifecyclePolicies } from './policies.ts';
+import type { LifecyclePolicies, RepositoryLocation } from './policies.ts';
 
 /** What a rule looks at, from the facts the resolver has for an image in use. */
 export function lifecycleImageOf(facts: ImageFacts): LifecycleImage {
@@ -28,6 +28,14 @@ export class Forecaster {
   constructor(policies: LifecyclePolicies, now: () => number) {
     this.#policies = policies;
     this.#now = now;
+  }
+
+  /**
+   * Starts reading a repository's policy (if it is not at hand) before the image's facts are known:
+   * the webhook asks for both at once, so the policy costs no time of its own within the deadline.
+   */
+  prefetch(lane: Lane, location: RepositoryLocation): void {
+    void this.#policies.policyOf(lane, location);
   }
 
   async forecast(facts: ImageFacts, lane: Lane): Promise<ForecastAnswer> {
