@@ -2,7 +2,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { Assessor } from './assessor.ts';
 import type { Config } from './config/types.ts';
 import { EcrClients } from './ecr/clients.ts';
-import { callSender } from './ecr/calls.ts';
+import { callSender, type SendCall } from './ecr/calls.ts';
 import { Lanes } from './ecr/lanes.ts';
 import { Resolver } from './ecr/resolver.ts';
 import { noopObserver, type ResolverObserver } from './ecr/types.ts';
@@ -33,6 +33,8 @@ export interface Core {
   assessor: Assessor;
   /** The lifecycle forecast (SPEC section 10); null with lifecycle.enabled off. */
   forecaster: Forecaster | null;
+  /** The one ECR call path (lanes, timing, reasons), for the few readers beside the resolver (keep-alive). */
+  send: SendCall;
 }
 
 export function buildCore(config: Config, wiring: EcrWiring): Core {
@@ -74,5 +76,5 @@ export function buildCore(config: Config, wiring: EcrWiring): Core {
       )
     : null;
   const assessor = new Assessor(resolver, config.policy, { now, forecaster });
-  return { clients, resolver, assessor, forecaster };
+  return { clients, resolver, assessor, forecaster, send };
 }

@@ -88,7 +88,7 @@ export class Assessor {
 
   async assess(image: string, options: AssessOptions = {}): Promise<ImageAssessment> {
     const started = performance.now();
-    const parsed = this.#parse(image);
+    const parsed = this.parse(image);
     const exempt = isExempt(this.#policy, { parsed, resolution: null }, options.namespace);
     let resolution: Resolution | null = null;
     let lifecycle: ForecastAnswer | undefined;
@@ -124,7 +124,7 @@ export class Assessor {
   }
 
   /** A webhook sees the same image strings review after review: parse each once. */
-  #parse(image: string): ParseResult {
+  parse(image: string): ParseResult {
     let parsed = this.#parsed.get(image);
     if (!parsed) {
       parsed = parseImageReference(image);

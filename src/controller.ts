@@ -8,6 +8,7 @@ import { WardenError } from './errors.ts';
 import { Inventory } from './inventory/inventory.ts';
 import type { Backoff } from './kube/backoff.ts';
 import { LeaderElector } from './kube/leader.ts';
+import { KeepAlive } from './lifecycle/keepalive.ts';
 import { PodWatcher } from './kube/pod-watcher.ts';
 import type { Logger } from './log.ts';
 import { WardenMetrics } from './metrics/registry.ts';
@@ -79,6 +80,16 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
       resolver: core.resolver,
       assessor: core.assessor,
       log,
+      keepAlive:
+        config.lifecycle.enabled && config.lifecycle.keepAlive
+          ? new KeepAlive({
+              send: core.send,
+              withinMs: config.lifecycle.keepAliveWithin,
+              now: deps.now ?? Date.now,
+              observer: metrics,
+              log,
+            })
+          : null,
       ...(deps.now ? { now: deps.now } : {}),
       onCounts: (pods, images) => {
         metrics.podsTracked.set(pods);
@@ -94,7 +105,8 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
     metrics.setLeader(true);
     watcher = new PodWatcher({
       kubeConfig,
-      namespaces: config.namespaces.include,
+      namespaces: inventory.scope.include,
+      fieldSelector: inventory.scope.fieldSelector,
       idleTimeoutMs: config.kubernetes.watchIdleTimeout,
       sink: inventory,
       observer: metrics,

@@ -309,16 +309,21 @@ describe('40 concurrent near-8 MiB reviews, ECR 5 s slow, heap as the chart size
     const normal = reviewOf('Pod', [IMAGES.critical]);
     const reply = await post(webhook.port, webhook.ca, '/validate', Buffer.from(JSON.stringify(normal)));
     assert.equal(reply.status, 200);
-    assert.deepEqual(JSON.parse(reply.text).response, {
-      uid: (normal.request as { uid: string }).uid,
-      allowed: false,
-      status: {
-        status: 'Failure',
-        code: 403,
-        reason: 'Forbidden',
-        message: `container "c0" image ${IMAGES.critical}: 3 CRITICAL findings (max 0)`,
-      },
-    });
+    const { response } = JSON.parse(reply.text) as {
+      response: { uid: string; allowed: boolean; status: { code: number; reason: string; message: string } };
+    };
+    assert.equal(response.uid, (normal.request as { uid: string }).uid);
+    assert.equal(response.allowed, false);
+    assert.equal(response.status.code, 403);
+    assert.equal(response.status.reason, 'Forbidden');
+    // The repository's lifecycle policy may still be on its way from the slow minutes (the flood asked
+    // for it): then the message says so after the findings, which decide.
+    assert.match(
+      response.status.message,
+      new RegExp(
+        `^container "c0" image ${IMAGES.critical.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 3 CRITICAL findings \\(max 0\\)(; could not check lifecycleRisk: .*)?$`,
+      ),
+    );
     assert.ok(webhook.alive());
   });
 });

@@ -22,12 +22,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parseAllDocuments, stringify } from 'yaml';
 import { parseConfigText } from '../src/config/index.ts';
-import {
-  IMAGE_METRICS,
-  METRICS,
-  type MetricDefinition,
-  UPCOMING_METRICS,
-} from '../src/metrics/definitions.ts';
+import { IMAGE_METRICS, METRICS, type MetricDefinition } from '../src/metrics/definitions.ts';
 import { WardenMetrics } from '../src/metrics/registry.ts';
 
 const execFileAsync = promisify(execFile);
@@ -181,7 +176,7 @@ const LEGACY = image('shop/legacy', 'e2d5');
 const DAY = 86_400;
 const m = IMAGE_METRICS;
 const r = METRICS;
-const u = UPCOMING_METRICS;
+const u = { lifecycleAction: IMAGE_METRICS.lifecycleAction };
 
 /** Every review for a minute, per webhook: its duration and how many take it. */
 type ReviewLoad = { webhook: 'validate' | 'mutate'; seconds: number; count: number }[];
@@ -631,9 +626,10 @@ async function knownSeries(): Promise<Set<string>> {
   const defaultRegistry = new Registry();
   collectDefaultMetrics({ register: defaultRegistry });
   const families = [
-    ...[...Object.values(IMAGE_METRICS), ...Object.values(METRICS), ...Object.values(UPCOMING_METRICS)].map(
-      (d) => ({ name: d.name, type: d.type as string }),
-    ),
+    ...[...Object.values(IMAGE_METRICS), ...Object.values(METRICS)].map((d) => ({
+      name: d.name,
+      type: d.type as string,
+    })),
     ...(await defaultRegistry.getMetricsAsJSON()).map((d) => ({ name: d.name, type: String(d.type) })),
   ];
   const known = new Set(['up']); // Prometheus's own, per scrape target.

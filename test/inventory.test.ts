@@ -61,6 +61,7 @@ describe('trimPod', () => {
     assert.deepEqual(trimmed, {
       namespace: 'shop',
       name: 'api-0',
+      uid: trimmed!.uid,
       finished: false,
       containers: [
         { name: 'migrate', kind: 'init', image: ecrRef('api', 'v7'), runningDigest: DIGEST },
@@ -75,6 +76,7 @@ describe('trimPod', () => {
       ],
     } satisfies TrackedPod);
     assert.match(trimmed!.containers[2]!.runningDigest!, /^sha256:[0-9a-f]{64}$/);
+    assert.match(trimmed!.uid, /^[0-9a-f-]{36}$/, 'the uid Events name the pod by');
     const kept = JSON.stringify(trimmed);
     for (const gone of [SECRET, 'managedFields', 'last-applied', 'pod-template-hash', 'api-config', '512Mi'])
       assert.ok(!kept.includes(gone), `${gone} survived trimming`);
@@ -94,6 +96,7 @@ describe('trimPod', () => {
     assert.deepEqual(trimPod({ metadata: { name: 'x', namespace: 'y' } }, pool), {
       namespace: 'y',
       name: 'x',
+      uid: '',
       finished: false,
       containers: [],
     });

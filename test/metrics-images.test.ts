@@ -4,13 +4,13 @@ import fc from 'fast-check';
 import { SEVERITIES } from '../src/config/types.ts';
 import type { ImageFacts } from '../src/ecr/types.ts';
 import { IMAGE_METRICS, type MetricDefinition } from '../src/metrics/definitions.ts';
-import {
-  ImageMetricsRenderer,
-  type ImageSeriesRow,
-  type ImageSeriesSource,
-  type UnresolvedRow,
-  type ViolationRow,
-} from '../src/metrics/images.ts';
+import type {
+  ImageSeriesRow,
+  ImageSeriesSource,
+  UnresolvedRow,
+  ViolationRow,
+} from '../src/inventory/views.ts';
+import { ImageMetricsRenderer } from '../src/metrics/images.ts';
 import { WardenMetrics } from '../src/metrics/registry.ts';
 
 const ACCOUNT = '123456789012';
@@ -75,6 +75,7 @@ function row(tag: string, f: ImageFacts, over: Partial<ImageSeriesRow> = {}): Im
     containers: 1,
     driftedContainers: 0,
     stale: false,
+    lifecycle: null,
     ...over,
   };
 }
@@ -229,7 +230,19 @@ describe('per-image metrics exposition', () => {
         error: null,
       },
     });
-    source.rows.push(row('v2', fD, { containers: 5, driftedContainers: 2 }));
+    source.rows.push(
+      row('v2', fD, {
+        containers: 5,
+        driftedContainers: 2,
+        lifecycle: {
+          action: 'archive',
+          rulePriority: 2,
+          countType: 'sinceImagePulled',
+          at: new Date(1_800_000_000_000),
+          rule: 'archive images not pulled in 90 days',
+        },
+      }),
+    );
     source.unresolvedRows = [];
     source.changed();
     const d = digestLabels('api', DIGEST_D);
@@ -274,6 +287,7 @@ describe('per-image metrics exposition', () => {
           `${m.status.name}{${c},status="ACTIVE"} 1`,
           `${m.status.name}{${d},status="ACTIVE"} 1`,
         ],
+        lifecycleAction: [`${m.lifecycleAction.name}{${d},action="archive",rule_priority="2"} 1800000000`],
       }),
     );
   });

@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Core } from '../app.ts';
 import type { Config } from '../config/types.ts';
 import { Inventory } from '../inventory/inventory.ts';
+import { NamespaceScope } from '../inventory/scope.ts';
 import { PodWatcher } from '../kube/pod-watcher.ts';
 import type { Logger } from '../log.ts';
 import { assessmentToJson, type ImageJson } from '../output/json.ts';
@@ -40,11 +41,12 @@ export async function runReport(
   out: NodeJS.WritableStream,
   log: Logger,
 ): Promise<number> {
-  const scoped: Config = options.namespace
-    ? { ...config, namespaces: { include: [options.namespace], exclude: [] } }
-    : config;
+  const scope = options.namespace
+    ? NamespaceScope.only(options.namespace)
+    : new NamespaceScope(config.namespaces);
   const inventory = new Inventory({
-    config: scoped,
+    config,
+    scope,
     resolver: core.resolver,
     assessor: core.assessor,
     log,
@@ -52,7 +54,8 @@ export async function runReport(
   });
   const watcher = new PodWatcher({
     kubeConfig,
-    namespaces: scoped.namespaces.include,
+    namespaces: scope.include,
+    fieldSelector: scope.fieldSelector,
     idleTimeoutMs: config.kubernetes.watchIdleTimeout,
     sink: inventory,
     log,

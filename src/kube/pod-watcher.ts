@@ -36,6 +36,8 @@ export interface PodWatcherOptions {
   kubeConfig: KubeConfig;
   /** Namespaces to watch one by one; empty = one cluster-wide watch. */
   namespaces: readonly string[];
+  /** A field selector for every list and watch (the namespaces left out: NamespaceScope.fieldSelector). */
+  fieldSelector?: string | undefined;
   /** A watch that delivers nothing, bookmarks included, this long is restarted. */
   idleTimeoutMs: number;
   sink: PodSink;
@@ -247,6 +249,7 @@ export class PodWatcher {
       : '/api/v1/pods';
     const url = new URL(server + path);
     url.searchParams.set('limit', String(limit));
+    if (this.#o.fieldSelector) url.searchParams.set('fieldSelector', this.#o.fieldSelector);
     if (cont) url.searchParams.set('continue', cont);
     request.setUrl(url.toString());
     const timeoutMs = this.#o.listPageTimeoutMs ?? DEFAULT_LIST_PAGE_TIMEOUT_MS;
@@ -355,6 +358,7 @@ export class PodWatcher {
           {
             allowWatchBookmarks: true,
             resourceVersion,
+            ...(this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {}),
             // Spread reconnects of many replicas over time, as client-go does (5–10 minutes).
             timeoutSeconds: 300 + Math.floor(Math.random() * 300),
           },

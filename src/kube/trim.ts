@@ -1,3 +1,5 @@
+import { BoundedMap } from '../util/lru.ts';
+
 /** The only parts of a pod the inventory keeps: a few hundred bytes instead of the whole object. */
 export interface TrackedContainer {
   name: string;
@@ -10,6 +12,8 @@ export interface TrackedContainer {
 export interface TrackedPod {
   namespace: string;
   name: string;
+  /** metadata.uid: Events name the pod by it (kubectl describe selects on it). */
+  uid: string;
   /**
    * Phase Succeeded or Failed: every container has terminated and none will start again (a terminal
    * phase is final), so the pod runs nothing — a CronJob's kept history, an evicted pod.
@@ -20,26 +24,23 @@ export interface TrackedPod {
 
 /**
  * Interning pool: ten thousand pods share a few hundred namespaces, images and container names, so
- * each distinct string is held once. The pool is bounded, so strings of pods long gone cannot
- * pile up without limit.
+ * each distinct string is held once. Bounded (least recently used out first), so strings of pods long
+ * gone cannot pile up without limit; a string still in use stays alive through the pods that hold it.
  */
 export class StringPool {
-  #pool = new Map<string, string>();
-  readonly #maxEntries: number;
+  readonly #pool: BoundedMap<string, string>;
 
   constructor(maxEntries = 100_000) {
-    this.#maxEntries = maxEntries;
+    this.#pool = new BoundedMap(maxEntries);
   }
 
   intern(s: string): string {
     const existing = this.#pool.get(s);
     if (existing !== undefined) return existing;
-    // A healthy watch may run for weeks without a relist while images come and go: past the bound
-    // the pool starts afresh (strings in use stay alive through the pods that hold them).
-    if (this.#pool.size >= this.#maxEntries) this.#pool = new Map();
     this.#pool.set(s, s);
     return s;
   }
+
   get size(): number {
     return this.#pool.size;
   }
@@ -54,7 +55,7 @@ interface RawStatus {
   imageID?: unknown;
 }
 interface RawPod {
-  metadata?: { name?: unknown; namespace?: unknown };
+  metadata?: { name?: unknown; namespace?: unknown; uid?: unknown };
   spec?: {
     containers?: RawContainer[];
     initContainers?: RawContainer[];
@@ -112,6 +113,7 @@ export function trimPod(raw: unknown, pool: StringPool): TrackedPod | null {
   return {
     namespace: pool.intern(namespace),
     name,
+    uid: typeof pod.metadata?.uid === 'string' ? pod.metadata.uid : '',
     finished: isTerminalPhase(pod.status?.phase),
     containers,
   };

@@ -38,6 +38,11 @@ export class Forecaster {
     void this.#policies.policyOf(lane, location);
   }
 
+  /** Forgets every policy read: the next forecast reads them again (each lifecycle.refreshInterval). */
+  expire(): void {
+    this.#policies.expire();
+  }
+
   async forecast(facts: ImageFacts, lane: Lane): Promise<ForecastAnswer> {
     return (await this.forecastMany([facts], lane))[0]!;
   }

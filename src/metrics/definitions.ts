@@ -85,6 +85,12 @@ export const IMAGE_METRICS = {
     [...DIGEST_LABELS, 'status'],
     'ECR imageStatus: ACTIVE, ARCHIVED or ACTIVATING (1 for its status).',
   ),
+  lifecycleAction: def(
+    'image_lifecycle_action_timestamp_seconds',
+    'gauge',
+    [...DIGEST_LABELS, 'action', 'rule_priority'],
+    "When the repository's lifecycle policy is expected to act on the image in use (action expire or archive), Unix seconds.",
+  ),
   unresolved: def(
     'image_unresolved',
     'gauge',
@@ -151,25 +157,11 @@ export const METRICS = {
     [],
     'Whether this replica runs the inventory (always 1 with leader election off).',
   ),
-  buildInfo: def('build_info', 'gauge', ['version'], 'Build information (always 1).'),
-} as const;
-
-/**
- * Defined ahead of the code that fills them, so the chart's alerts can be written and tested against
- * them: the platform images of an image index (SPEC section 4), and the lifecycle forecast and its
- * keep-alive reads (section 10). Each joins IMAGE_METRICS or METRICS when the process exports it.
- */
-export const UPCOMING_METRICS = {
-  lifecycleAction: def(
-    'image_lifecycle_action_timestamp_seconds',
-    'gauge',
-    [...DIGEST_LABELS, 'action', 'rule_priority'],
-    "When the repository's lifecycle policy is expected to act on the image in use (action expire or archive), Unix seconds.",
-  ),
   keepalivePulls: def(
     'lifecycle_keepalive_pulls_total',
     'counter',
     ['outcome'],
     'Keep-alive manifest reads of images in use that a sinceImagePulled rule would archive, by outcome.',
   ),
+  buildInfo: def('build_info', 'gauge', ['version'], 'Build information (always 1).'),
 } as const;

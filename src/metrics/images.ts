@@ -1,47 +1,13 @@
 import { SEVERITIES } from '../config/types.ts';
 import { type ImageFacts, isFinishedScan } from '../ecr/types.ts';
+import type { ImageSeriesRow, ImageSeriesSource } from '../inventory/views.ts';
 import { IMAGE_METRICS, type MetricDefinition } from './definitions.ts';
 
-/** One distinct image in use (ECR, resolved), as the inventory aggregates it. */
-export interface ImageSeriesRow {
-  registryId: string;
-  region: string;
-  repository: string;
-  /** '' for a digest-only reference. */
-  tag: string;
-  /** Treated as immutable: a changed ECR answer arrives as a new object. */
-  facts: ImageFacts;
-  containers: number;
-  driftedContainers: number;
-  stale: boolean;
-}
-
-export interface UnresolvedRow {
-  registryId: string;
-  region: string;
-  repository: string;
-  reason: string;
-  images: number;
-}
-
-export interface ViolationRow {
-  namespace: string;
-  check: string;
-  action: string;
-  containers: number;
-}
-
-/** What the renderer reads from the inventory. `version` changes whenever anything below does. */
-export interface ImageSeriesSource {
-  version(): number;
-  images(): Iterable<ImageSeriesRow>;
-  unresolved(): Iterable<UnresolvedRow>;
-  violations(): Iterable<ViolationRow>;
-}
+export type { ImageSeriesSource } from '../inventory/views.ts';
 
 const m = IMAGE_METRICS;
 
-/** The per-image families in exposition order: three per tag, then eight per digest. */
+/** The per-image families in exposition order: three per tag, then nine per digest. */
 const PER_IMAGE: readonly MetricDefinition[] = [
   m.info,
   m.containers,
@@ -54,6 +20,7 @@ const PER_IMAGE: readonly MetricDefinition[] = [
   m.platforms,
   m.stale,
   m.status,
+  m.lifecycleAction,
 ];
 const FAMILIES = PER_IMAGE.length;
 /** A span is two numbers: where a family's lines of one image start, and how many bytes they take. */
@@ -312,6 +279,9 @@ function writeImage(row: ImageSeriesRow, digestSeries: boolean): string[] {
       platforms ? `${m.platforms.name}{${d}} ${platforms.length}\n` : '',
       `${m.stale.name}{${d}} ${row.stale ? 1 : 0}\n`,
       `${m.status.name}{${d},status="${esc(f.imageStatus)}"} 1\n`,
+      row.lifecycle
+        ? `${m.lifecycleAction.name}{${d},action="${row.lifecycle.action}",rule_priority="${row.lifecycle.rulePriority}"} ${num(row.lifecycle.at.getTime() / 1000)}\n`
+        : '',
     );
   } else {
     for (let i = lines.length; i < FAMILIES; i++) lines.push('');

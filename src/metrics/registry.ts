@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Millis } from '../config/types.ts';
 import type { CacheResult, FailureReason, ResolverObserver } from '../ecr/types.ts';
+import type { KeepAliveObserver } from '../lifecycle/keepalive.ts';
 import { METRICS } from './definitions.ts';
 import { ImageMetricsRenderer, type ImageSeriesSource } from './images.ts';
 
@@ -36,7 +37,7 @@ function admissionBuckets(deadline: Millis): number[] {
  * several) plus the per-image series from the inventory. Implements the observer hooks the resolver,
  * the webhook and the pod watch call, so those modules never import prom-client themselves.
  */
-export class WardenMetrics implements ResolverObserver {
+export class WardenMetrics implements ResolverObserver, KeepAliveObserver {
   readonly registry = new Registry();
   readonly #ecrRequests: Counter;
   readonly #ecrDuration: Histogram;
@@ -48,6 +49,7 @@ export class WardenMetrics implements ResolverObserver {
   readonly imagesTracked: Gauge;
   readonly #seriesDropped: Gauge;
   readonly #leader: Gauge;
+  readonly #keepAlivePulls: Counter;
   #images: ImageMetricsRenderer | null = null;
 
   /** `webhookDeadline` is config.webhook.deadline: the review histogram has buckets at it and at 90% of it. */
@@ -79,6 +81,8 @@ export class WardenMetrics implements ResolverObserver {
     this.#watchRestarts = counter(METRICS.watchRestarts);
     this.#seriesDropped = gauge(METRICS.imageSeriesDropped);
     this.#leader = gauge(METRICS.leader);
+    this.#keepAlivePulls = counter(METRICS.keepalivePulls);
+    this.#keepAlivePulls.inc({ outcome: 'success' }, 0);
     gauge(METRICS.buildInfo).set({ version: options.version }, 1);
     // Known label values start at zero so rate() and absent() work before the first event.
     for (const result of ['hit', 'miss', 'coalesced', 'stale']) this.#cache.inc({ result }, 0);
@@ -113,6 +117,10 @@ export class WardenMetrics implements ResolverObserver {
     // A 429 is refused unread in no time: timing it would hide, under load, how long the reviews
     // actually handled take.
     if (decision !== 'rejected') this.#reviewDuration.observe({ webhook }, seconds);
+  }
+
+  keepAlivePull(outcome: 'success' | FailureReason): void {
+    this.#keepAlivePulls.inc({ outcome });
   }
 
   watchRestart(reason: string): void {

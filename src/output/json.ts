@@ -62,7 +62,7 @@ export interface ImageJson {
   sizeBytes: number | null;
   verdict: 'allow' | 'warn' | 'deny';
   exempt: boolean;
-  violations: Violation[];
+  violations: Pick<Violation, 'check' | 'action' | 'message'>[];
 }
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString().replace('.000Z', 'Z') : null);
@@ -111,6 +111,6 @@ export function assessmentToJson(a: ImageAssessment): ImageJson {
     sizeBytes: facts?.sizeBytes ?? null,
     verdict: a.evaluation.verdict,
     exempt: a.evaluation.exempt,
-    violations: a.evaluation.violations,
+    violations: a.evaluation.violations.map(({ check, action, message }) => ({ check, action, message })),
   };
 }

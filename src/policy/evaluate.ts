@@ -10,6 +10,8 @@ export interface Violation {
   /** The action this violation carries before the mode is applied. */
   action: 'warn' | 'deny';
   message: string;
+  /** The check failed (`fail`), or could not tell for want of a fact and policy.onError decided (`unknown`). */
+  outcome: 'fail' | 'unknown';
 }
 
 export interface Evaluation {
@@ -92,7 +94,12 @@ export function evaluate(policy: PolicyConfig, subject: CheckSubject, context: P
     const outcome = check.run(subject, settings as never, context.now);
     if (outcome.result === 'pass') continue;
     if (outcome.result === 'fail') {
-      violations.push({ check: check.name, action: settings.action, message: outcome.message });
+      violations.push({
+        check: check.name,
+        action: settings.action,
+        message: outcome.message,
+        outcome: 'fail',
+      });
       continue;
     }
     const entry = unknown.get(outcome.message) ?? { checks: [], action: 'warn' };
@@ -105,6 +112,7 @@ export function evaluate(policy: PolicyConfig, subject: CheckSubject, context: P
       check: checks[0]!,
       action,
       message: `could not check ${checks.join(', ')}: ${cause} (policy.onError: ${policy.onError})`,
+      outcome: 'unknown',
     });
   }
   const enforcedVerdict: Verdict = violations.some((v) => v.action === 'deny')
