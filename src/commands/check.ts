@@ -41,6 +41,7 @@ export function renderAssessments(
   leading?: LeadingColumns,
   trailing?: LeadingColumns,
   noun = 'image',
+  now = Date.now(),
 ): string {
   const header = [
     ...(leading?.header ?? []),
@@ -54,7 +55,6 @@ export function renderAssessments(
     ...(trailing?.header ?? []),
     'VERDICT',
   ];
-  const now = Date.now();
   const rows = assessments.map((a, i) => {
     const j = assessmentToJson(a);
     return [

@@ -43,12 +43,14 @@ export interface WorldOptions {
   /** Repositories of the test registry (ACCOUNT, REGION). */
   repositories: EcrScenario['registries'][number]['repositories'];
   kube?: KubeSimulatorOptions;
+  /** ECR's clock, for tests that move time (a lifecycle run, a scan finishing); NOW by default. */
+  clock?: { now: number };
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
   const ecr = await startEcrSimulator({
     scenario: { registries: [{ accountId: ACCOUNT, region: REGION, repositories: options.repositories }] },
-    clock: () => new Date(NOW),
+    clock: () => new Date(options.clock?.now ?? NOW),
   });
   // Compaction on a timer would make 410s happen whenever it fires; tests compact when they mean to.
   const kube = await startKubeSimulator({ compactionIntervalMs: 0, ...options.kube });
