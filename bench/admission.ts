@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { headroomMs } from '../src/admission/deadline.ts';
+import { headroomMs } from '../src/admission/lookup-budget.ts';
 import { startWebhookServer } from '../src/admission/index.ts';
 import { buildCore } from '../src/app.ts';
 import { silentLogger } from '../src/log.ts';

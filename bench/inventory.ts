@@ -18,7 +18,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../src/config/index.ts';
-import { type Controller, startController } from '../src/controller.ts';
+import { type Controller, startController } from '../src/commands/serve.ts';
 import { createLogger } from '../src/log.ts';
 import { compileProject } from './compile.ts';
 import { memoryBreakdown } from './memory.ts';

@@ -1,5 +1,5 @@
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { Assessor } from './assessor.ts';
+import { Assessor } from './policy/assessor.ts';
 import type { Config } from './config/types.ts';
 import { EcrClients } from './ecr/clients.ts';
 import { callSender, type SendCall } from './ecr/calls.ts';

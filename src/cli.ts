@@ -8,7 +8,7 @@ import { runCheck } from './commands/check.ts';
 import { runReport } from './commands/report.ts';
 import { loadConfig } from './config/index.ts';
 import type { Config, PolicyMode } from './config/types.ts';
-import { startController } from './controller.ts';
+import { startController } from './commands/serve.ts';
 import { isWardenError, messageOf, UsageError } from './errors.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { createLogger } from './log.ts';

@@ -8,8 +8,6 @@ export type ErrorCode =
   | 'ERR_KUBE_CONFIG' // no way to reach a Kubernetes API
   | 'ERR_KUBE_API' // the Kubernetes API answered with an error
   | 'ERR_KUBE_TIMEOUT' // the Kubernetes API did not answer (in full) in time
-  | 'ERR_WATCH_GONE' // a watch's resourceVersion is too old (HTTP 410): relist
-  | 'ERR_ECR' // an ECR call failed (the reason says why)
   | 'ERR_TLS' // webhook certificate could not be loaded
   | 'ERR_ADMISSION'; // an AdmissionReview could not be handled
 

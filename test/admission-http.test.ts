@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_BODY_BYTES } from '../src/admission/index.ts';
-import type { Assessor } from '../src/assessor.ts';
+import type { Assessor } from '../src/policy/assessor.ts';
 import {
   container,
   IMAGES,

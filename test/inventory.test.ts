@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Controller } from '../src/controller.ts';
+import type { Controller } from '../src/commands/serve.ts';
 import { Inventory } from '../src/inventory/inventory.ts';
 import { PodWatcher } from '../src/kube/pod-watcher.ts';
 import { runningDigestOf, StringPool, type TrackedPod, trimPod } from '../src/kube/trim.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Controller, ControllerDeps } from '../src/controller.ts';
+import type { Controller, ControllerDeps } from '../src/commands/serve.ts';
 import type { KubeSimulator } from '../sim/kube/index.ts';
 import {
   ecrImage,

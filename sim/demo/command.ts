@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCertificateAuthority, issueServingCertificate } from '../self-signed.ts';
 import { parseConfig } from '../../src/config/index.ts';
-import { startController } from '../../src/controller.ts';
+import { startController } from '../../src/commands/serve.ts';
 import type { Logger } from '../../src/log.ts';
 import { DEMO_HOST, startDemoWorld } from './world.ts';
 import { SIMULATOR_CREDENTIALS } from '../ecr/index.ts';

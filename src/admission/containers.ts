@@ -1,5 +1,5 @@
 import type { WorkloadKind } from '../config/types.ts';
-import { typeName } from './decode.ts';
+import { isObject, Malformed, typeName } from './json-shape.ts';
 import { podSpecPathOf } from './workloads.ts';
 
 /** The pod spec lists that hold containers, in the order messages name them. */
@@ -15,13 +15,6 @@ export interface ContainerImage {
 }
 
 export type Extracted = { ok: true; containers: ContainerImage[] } | { ok: false; message: string };
-
-/** Thrown inside extraction only; becomes a 400 naming the field. */
-class Malformed extends Error {}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function optionalString(value: unknown, path: string): string {
   if (value === undefined || value === null) return '';

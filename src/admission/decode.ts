@@ -1,4 +1,5 @@
 import { WardenError } from '../errors.ts';
+import { isObject, type Json, Malformed, typeName } from './json-shape.ts';
 import {
   ADMISSION_API_VERSION,
   ADMISSION_REVIEW_KIND,
@@ -14,15 +15,6 @@ export type Decoded = { ok: true; request: AdmissionRequest } | { ok: false; uid
 /** Longest excerpt of a JSON syntax error echoed back: enough to locate the problem, never the body. */
 const MAX_SYNTAX_MESSAGE = 200;
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Thrown inside decoding only; becomes a 400 naming the field. */
-class Malformed extends Error {}
-
 function stringField(parent: Json, key: string, path: string, required: boolean): string {
   const value = parent[key];
   if (value === undefined || value === null) {
@@ -31,12 +23,6 @@ function stringField(parent: Json, key: string, path: string, required: boolean)
   }
   if (typeof value !== 'string') throw new Malformed(`${path}: expected a string, got ${typeName(value)}`);
   return value;
-}
-
-export function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function objectField(parent: Json, key: string, path: string): Json | null {

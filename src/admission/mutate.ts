@@ -1,9 +1,9 @@
-import type { AssessOptions, Assessor, ImageAssessment } from '../assessor.ts';
+import type { AssessOptions, Assessor, ImageAssessment } from '../policy/assessor.ts';
 import type { Config } from '../config/types.ts';
 import { describeReason } from '../ecr/reasons.ts';
 import { withDigest } from '../images/reference.ts';
 import { type ContainerImage, containersOf } from './containers.ts';
-import { lookupBudgetMs } from './deadline.ts';
+import { lookupBudgetMs } from './lookup-budget.ts';
 import { allow, failure } from './reply.ts';
 import type { AdmissionHandler, AdmissionRequest } from './types.ts';
 import { workloadKindOf } from './workloads.ts';

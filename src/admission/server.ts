@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import type { Assessor } from '../assessor.ts';
+import type { Assessor } from '../policy/assessor.ts';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { CertificateWatcher } from './certificates.ts';

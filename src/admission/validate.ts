@@ -1,7 +1,7 @@
-import type { AssessOptions, Assessor, ImageAssessment } from '../assessor.ts';
+import type { AssessOptions, Assessor, ImageAssessment } from '../policy/assessor.ts';
 import type { Config, WorkloadKind } from '../config/types.ts';
 import { type ContainerImage, containersOf } from './containers.ts';
-import { lookupBudgetMs } from './deadline.ts';
+import { lookupBudgetMs } from './lookup-budget.ts';
 import { allow, deny, failure } from './reply.ts';
 import type { AdmissionHandler, AdmissionRequest, AdmissionResponse } from './types.ts';
 import { workloadKindOf } from './workloads.ts';

@@ -1,5 +1,5 @@
 import type { Core } from '../app.ts';
-import type { ImageAssessment } from '../assessor.ts';
+import type { ImageAssessment } from '../policy/assessor.ts';
 import type { ForecastAnswer } from '../lifecycle/forecast.ts';
 import { assessmentToJson } from '../output/json.ts';
 import { formatAge } from '../policy/checks.ts';

@@ -1,31 +1,28 @@
-import {
-  BatchGetImageCommand,
-  type BatchGetImageResponse,
-  DescribeImagesCommand,
-  type ImageDetail,
-  type ImageIdentifier,
-} from '@aws-sdk/client-ecr';
 import type { Config } from '../config/types.ts';
 import type { EcrLocation, ImageReference } from '../images/types.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { Batcher, type BatchItem } from './batcher.ts';
 import { AnswerCache } from './cache.ts';
 import { callSender, type SendCall } from './calls.ts';
 import type { EcrClientSource } from './clients.ts';
-import { describeIds, type IdAnswer } from './describe.ts';
 import { combinePlatformScans, fetchScan, type ScanAnswer } from './findings.ts';
-import { ACCEPTED_MEDIA_TYPES, type IndexEntry, isIndexMediaType, parseIndexManifest } from './indexes.ts';
+import {
+  type DetailAnswer,
+  type DetailFacts,
+  type Failure,
+  ImageReads,
+  type IndexAnswer,
+  type TagAnswer,
+  unresolved,
+} from './image-reads.ts';
+import { isIndexMediaType } from './indexes.ts';
 import { Lanes } from './lanes.ts';
 import { TagMutability } from './mutability.ts';
 import { PullThroughRules } from './pull-through.ts';
-import { scanFactsFromDetail } from './scan.ts';
 import {
   type CacheResult,
   DEFINITE_REASONS,
   type FailureReason,
   FINISHED_SCAN_STATUSES,
-  type ImageFacts,
-  type ImageStatus,
   type IndexFacts,
   type Lane,
   noopObserver,
@@ -36,10 +33,6 @@ import {
   TRANSIENT_REASONS,
 } from './types.ts';
 
-/** ECR accepts at most 100 image IDs per DescribeImages / BatchGetImage call. */
-const MAX_IDS_PER_CALL = 100;
-/** DescribeImages listings return at most 1000 images a page. */
-const LISTING_PAGE_SIZE = 1000;
 /**
  * Index manifests kept. An index is content-addressed, so its platform list never changes: it is
  * read once per digest (one BatchGetImage, which ECR counts as a pull) and kept for the process's
@@ -51,37 +44,7 @@ const MAX_ANSWERS = 100_000;
 /** An index manifest's answer, cached "forever" (bounded by MAX_INDEXES). */
 const FOREVER_MS = 100 * 365 * 86_400_000;
 
-type Failure = { ok: false; reason: FailureReason; message: string; dns?: boolean };
-
-/**
- * What the facts take from an ImageDetail, and all the detail cache keeps: the SDK object carries
- * repository, digest, artifact and subject fields the facts never read, for every image in use.
- */
-type DetailFacts = Pick<
-  ImageFacts,
-  | 'tags'
-  | 'imageStatus'
-  | 'pushedAt'
-  | 'lastRecordedPullTime'
-  | 'lastArchivedAt'
-  | 'lastActivatedAt'
-  | 'sizeBytes'
-  | 'manifestMediaType'
-> & {
-  /** Scan facts ECR put in the detail itself (legacy basic scanner), else null. */
-  scan: ScanFacts | null;
-};
-
-type TagAnswer = { ok: true; digest: string; detail?: DetailFacts } | Failure;
-type DetailAnswer = { ok: true; detail: DetailFacts } | Failure;
-type IndexAnswer = { ok: true; platforms: IndexEntry[] } | Failure;
 type Answer = TagAnswer | DetailAnswer | ScanAnswer | IndexAnswer;
-
-/** A batched call target: one repository of one registry, for one lane and operation. */
-interface RepositoryGroup {
-  lane: Lane;
-  loc: EcrLocation;
-}
 
 export interface ResolveOptions {
   /** `admission` for the webhook's lookups (their own share of concurrency, stale answers at once). */
@@ -122,9 +85,7 @@ export class Resolver {
   readonly #scans: AnswerCache<ScanAnswer>;
   readonly #indexes: AnswerCache<IndexAnswer>;
   readonly #inflight = new Map<string, Promise<Answer>>();
-  readonly #describe: Batcher<RepositoryGroup, ImageIdentifier, IdAnswer>;
-  readonly #batchGetTags: Batcher<RepositoryGroup, ImageIdentifier, TagAnswer>;
-  readonly #batchGetIndexes: Batcher<RepositoryGroup, string, IndexAnswer>;
+  readonly #reads: ImageReads;
   readonly #pullThrough: PullThroughRules;
   readonly #mutability: TagMutability;
 
@@ -140,25 +101,7 @@ export class Resolver {
     this.#details = new AnswerCache(now, cacheOptions);
     this.#scans = new AnswerCache(now, cacheOptions);
     this.#indexes = new AnswerCache(now, { maxEntries: MAX_INDEXES });
-    const lost = (err: unknown): Failure => {
-      this.#log.error({ err }, 'an ECR batch failed unexpectedly');
-      return { ok: false, reason: 'error', message: 'internal error' };
-    };
-    this.#describe = new Batcher({
-      chunkSize: MAX_IDS_PER_CALL,
-      send: (group, items) => this.#describeBatch(group, items),
-      onLost: lost,
-    });
-    this.#batchGetTags = new Batcher({
-      chunkSize: MAX_IDS_PER_CALL,
-      send: (group, items) => this.#batchGetTagsBatch(group, items),
-      onLost: lost,
-    });
-    this.#batchGetIndexes = new Batcher({
-      chunkSize: MAX_IDS_PER_CALL,
-      send: (group, items) => this.#batchGetIndexesBatch(group, items),
-      onLost: lost,
-    });
+    this.#reads = new ImageReads(this.#send, this.#log);
     this.#pullThrough = new PullThroughRules({
       send: (lane, registry, send) => this.#send(lane, 'DescribePullThroughCacheRules', registry, send),
       now,
@@ -236,7 +179,7 @@ export class Resolver {
         this.#tags,
         lane,
         served,
-        (l) => this.#fetchTag(l, loc, tag),
+        (l) => this.#reads.tag(l, loc, tag, this.#ecr.resolveWith),
         (found) => {
           // Keep the tag entry small; the detail it came with goes to the detail cache.
           this.#tags.set(key, { ok: true, digest: found.digest }, this.#ecr.tagTTL, true);
@@ -264,10 +207,7 @@ export class Resolver {
         this.#details,
         lane,
         served,
-        (l) =>
-          this.#describe
-            .ask(groupKey(l, 'DescribeImages', loc), { lane: l, loc }, { imageDigest: d })
-            .then((a) => detailAnswer(loc, { imageDigest: d }, a)),
+        (l) => this.#reads.detail(l, loc, d),
         (found) => this.#details.set(key, { ok: true, detail: found.detail }, this.#ecr.detailTTL, true),
       );
       if (!answer.ok) return unresolved(answer.reason, answer.message);
@@ -322,7 +262,7 @@ export class Resolver {
       this.#indexes,
       lane,
       served,
-      (l) => this.#batchGetIndexes.ask(groupKey(l, 'BatchGetImage', loc), { lane: l, loc }, digest),
+      (l) => this.#reads.index(l, loc, digest),
       (found) => this.#indexes.set(key, found, FOREVER_MS, false),
     );
     if (!manifest.ok) {
@@ -431,16 +371,6 @@ export class Resolver {
     return { answer, joined: false };
   }
 
-  #fetchTag(lane: Lane, loc: EcrLocation, tag: string): Promise<TagAnswer> {
-    const id = { imageTag: tag };
-    if (this.#ecr.resolveWith === 'BatchGetImage') {
-      return this.#batchGetTags.ask(groupKey(lane, 'BatchGetImage:tags', loc), { lane, loc }, id);
-    }
-    return this.#describe
-      .ask(groupKey(lane, 'DescribeImages', loc), { lane, loc }, id)
-      .then((a) => tagAnswer(loc, id, a));
-  }
-
   /** A tag ECR does not have: under a pull-through cache rule, it is simply not pulled yet. */
   async #unresolvedTag(lane: Lane, loc: EcrLocation, tag: string, failure: Failure): Promise<Resolution> {
     if (failure.reason === 'not_found' || failure.reason === 'repository_not_found') {
@@ -453,229 +383,8 @@ export class Resolver {
     }
     return unresolved(failure.reason, failure.message);
   }
-
-  /** DescribeImages for up to 100 IDs of one repository, by describe.ts's strategy. */
-  async #describeBatch(
-    group: RepositoryGroup,
-    items: readonly BatchItem<ImageIdentifier, IdAnswer>[],
-  ): Promise<void> {
-    const { lane, loc } = group;
-    const answers = await describeIds(
-      items.map((item) => item.id),
-      (request) =>
-        this.#send(lane, 'DescribeImages', loc, (client) =>
-          client.send(
-            new DescribeImagesCommand(
-              'imageIds' in request
-                ? {
-                    registryId: loc.registryId,
-                    repositoryName: loc.repository,
-                    imageIds: request.imageIds,
-                    // ANY: an archived image must read as archived, not as missing.
-                    filter: { imageStatus: 'ANY' },
-                  }
-                : {
-                    registryId: loc.registryId,
-                    repositoryName: loc.repository,
-                    maxResults: LISTING_PAGE_SIZE,
-                    filter: { tagStatus: 'ANY', imageStatus: 'ANY' },
-                    ...(request.nextToken ? { nextToken: request.nextToken } : {}),
-                  },
-            ),
-          ),
-        ),
-    );
-    items.forEach((item, i) => item.settle(answers[i]!));
-  }
-
-  /** BatchGetImage for tags (ecr.resolveWith: BatchGetImage): per-image failures instead of a whole-call error. */
-  async #batchGetTagsBatch(
-    group: RepositoryGroup,
-    items: readonly BatchItem<ImageIdentifier, TagAnswer>[],
-  ): Promise<void> {
-    const { lane, loc } = group;
-    const outcome = await this.#batchGet(
-      lane,
-      loc,
-      items.map((item) => item.id),
-    );
-    if (!outcome.ok) {
-      const answer = failureOf(loc, outcome);
-      for (const item of items) item.settle(answer);
-      return;
-    }
-    const images = outcome.value.images ?? [];
-    const failures = outcome.value.failures ?? [];
-    const lookups: Promise<void>[] = [];
-    for (const item of items) {
-      const tag = item.id.imageTag;
-      const image = images.find((i) => i.imageId?.imageTag === tag && i.imageId?.imageDigest);
-      if (image?.imageId?.imageDigest) {
-        item.settle({ ok: true, digest: image.imageId.imageDigest });
-        continue;
-      }
-      const f = failures.find((x) => x.imageId?.imageTag === tag);
-      const answer = imageFailure(loc, item.id, f?.failureCode, f?.failureReason);
-      if (answer) {
-        item.settle(answer);
-        continue;
-      }
-      // Archived images fail BatchGetImage (ImageNotFound, or ImageInaccessible): DescribeImages, which
-      // is not a pull, tells an archived image from a missing one.
-      lookups.push(
-        this.#describe
-          .ask(groupKey(lane, 'DescribeImages', loc), group, item.id)
-          .then((a) => item.settle(tagAnswer(loc, item.id, a))),
-      );
-    }
-    await Promise.all(lookups);
-  }
-
-  /**
-   * BatchGetImage of index manifests by digest (SPEC section 4): up to 100 a call, every manifest type
-   * accepted so ECR hands the index back as it was pushed. ECR counts each as a pull of the index.
-   */
-  async #batchGetIndexesBatch(
-    group: RepositoryGroup,
-    items: readonly BatchItem<string, IndexAnswer>[],
-  ): Promise<void> {
-    const { lane, loc } = group;
-    const outcome = await this.#batchGet(
-      lane,
-      loc,
-      items.map((item) => ({ imageDigest: item.id })),
-    );
-    if (!outcome.ok) {
-      const answer = failureOf(loc, outcome);
-      for (const item of items) item.settle(answer);
-      return;
-    }
-    for (const item of items) {
-      const image = (outcome.value.images ?? []).find(
-        (i) => i.imageId?.imageDigest === item.id && i.imageManifest,
-      );
-      if (image?.imageManifest) {
-        const parsed = parseIndexManifest(image.imageManifest);
-        item.settle(
-          parsed.ok
-            ? { ok: true, platforms: parsed.platforms }
-            : { ok: false, reason: 'error', message: `${loc.repository}@${item.id}: ${parsed.message}` },
-        );
-        continue;
-      }
-      const f = (outcome.value.failures ?? []).find((x) => x.imageId?.imageDigest === item.id);
-      item.settle(
-        imageFailure(loc, { imageDigest: item.id }, f?.failureCode, f?.failureReason) ??
-          notFoundFailure(loc, { imageDigest: item.id }),
-      );
-    }
-  }
-
-  #batchGet(lane: Lane, loc: EcrLocation, imageIds: ImageIdentifier[]) {
-    return this.#send<BatchGetImageResponse>(lane, 'BatchGetImage', loc, (client) =>
-      client.send(
-        new BatchGetImageCommand({
-          registryId: loc.registryId,
-          repositoryName: loc.repository,
-          imageIds,
-          acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
-        }),
-      ),
-    );
-  }
-}
-
-function groupKey(lane: Lane, operation: string, loc: EcrLocation): string {
-  return `${lane}|${operation}|${loc.registryId}|${loc.region}|${loc.repository}`;
 }
 
 function detailKey(repoKey: string, digest: string): string {
   return `digest:${repoKey}@${digest}`;
-}
-
-function detailFacts(detail: ImageDetail): DetailFacts {
-  return {
-    tags: detail.imageTags ?? [],
-    // ECR omits imageStatus for images that were never archived: absent means ACTIVE.
-    imageStatus: (detail.imageStatus as ImageStatus | undefined) ?? 'ACTIVE',
-    pushedAt: detail.imagePushedAt ?? null,
-    lastRecordedPullTime: detail.lastRecordedPullTime ?? null,
-    lastArchivedAt: detail.lastArchivedAt ?? null,
-    lastActivatedAt: detail.lastActivatedAt ?? null,
-    sizeBytes: detail.imageSizeInBytes ?? null,
-    manifestMediaType: detail.imageManifestMediaType ?? null,
-    // An index carries no scan of its own (its platform images do); a stray summary on one is ignored.
-    scan: isIndexMediaType(detail.imageManifestMediaType) ? null : scanFactsFromDetail(detail),
-  };
-}
-
-function tagAnswer(loc: EcrLocation, id: ImageIdentifier, answer: IdAnswer): TagAnswer {
-  if (!answer.ok) return failureFor(loc, id, answer);
-  const digest = answer.detail.imageDigest;
-  if (!digest) return notFoundFailure(loc, id);
-  return { ok: true, digest, detail: detailFacts(answer.detail) };
-}
-
-function detailAnswer(loc: EcrLocation, id: ImageIdentifier, answer: IdAnswer): DetailAnswer {
-  return answer.ok ? { ok: true, detail: detailFacts(answer.detail) } : failureFor(loc, id, answer);
-}
-
-/** A failure with the repository and registry named in its message. */
-function failureFor(loc: EcrLocation, id: ImageIdentifier, answer: IdAnswer & { ok: false }): Failure {
-  if (answer.reason === 'not_found') return notFoundFailure(loc, id);
-  if (answer.reason === 'repository_not_found') return repositoryNotFound(loc);
-  return { ok: false, reason: answer.reason, message: answer.message, dns: answer.dns === true };
-}
-
-/** A failed call's answer for every image it asked about. */
-function failureOf(
-  loc: EcrLocation,
-  outcome: { reason: FailureReason; message: string; dns: boolean },
-): Failure {
-  return outcome.reason === 'repository_not_found'
-    ? repositoryNotFound(loc)
-    : { ok: false, reason: outcome.reason, message: outcome.message, dns: outcome.dns };
-}
-
-/**
- * BatchGetImage's per-image failure as an answer (failure codes from the service model's
- * ImageFailureCode); undefined where DescribeImages must tell (a missing or an archived image).
- */
-function imageFailure(
-  loc: EcrLocation,
-  id: ImageIdentifier,
-  code: string | undefined,
-  reason: string | undefined,
-): Failure | undefined {
-  switch (code) {
-    case undefined:
-    case 'ImageNotFound':
-    case 'ImageInaccessible':
-      return undefined;
-    case 'KmsError':
-      return { ok: false, reason: 'access_denied', message: reason ?? 'KMS error' };
-    case 'ImageTagDoesNotMatchDigest':
-      return notFoundFailure(loc, id);
-    case 'UpstreamTooManyRequests':
-      return { ok: false, reason: 'throttled', message: `${code}: ${reason ?? ''}`.trim() };
-    default:
-      return { ok: false, reason: 'error', message: `${code}: ${reason ?? ''}`.trim() };
-  }
-}
-
-function unresolved(reason: FailureReason, message: string): Resolution {
-  return { status: 'unresolved', reason, message };
-}
-
-function notFoundFailure(loc: EcrLocation, id: ImageIdentifier): Failure {
-  const what = id.imageDigest ? `digest ${id.imageDigest}` : `tag ${id.imageTag}`;
-  return { ok: false, reason: 'not_found', message: `${what} not found in repository ${loc.repository}` };
-}
-
-function repositoryNotFound(loc: EcrLocation): Failure {
-  return {
-    ok: false,
-    reason: 'repository_not_found',
-    message: `repository ${loc.repository} not found in registry ${loc.registryId} (${loc.region})`,
-  };
 }

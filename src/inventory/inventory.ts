@@ -1,4 +1,4 @@
-import type { Assessor } from '../assessor.ts';
+import type { Assessor } from '../policy/assessor.ts';
 import type { Config } from '../config/types.ts';
 import type { Resolver } from '../ecr/resolver.ts';
 import type { PodSink } from '../kube/pod-watcher.ts';

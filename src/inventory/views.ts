@@ -1,4 +1,4 @@
-import type { Assessor, ImageAssessment } from '../assessor.ts';
+import type { Assessor, ImageAssessment } from '../policy/assessor.ts';
 import { SEVERITIES } from '../config/types.ts';
 import type { ImageFacts, Resolution } from '../ecr/types.ts';
 import type { TrackedContainer } from '../kube/trim.ts';

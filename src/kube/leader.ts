@@ -1,5 +1,5 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { answerWithin } from '../deadline.ts';
+import { answerWithin } from '../util/answer-within.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { KeptConnection } from './kept-connection.ts';
 

@@ -1,4 +1,4 @@
-import type { ImageAssessment } from '../assessor.ts';
+import type { ImageAssessment } from '../policy/assessor.ts';
 import type { Severity } from '../config/types.ts';
 import { isFinishedScan, type ScanFacts } from '../ecr/types.ts';
 import type { ForecastAnswer } from '../lifecycle/forecast.ts';

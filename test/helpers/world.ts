@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/index.ts';
-import { type Controller, type ControllerDeps, startController } from '../../src/controller.ts';
+import { type Controller, type ControllerDeps, startController } from '../../src/commands/serve.ts';
 import { Backoff } from '../../src/kube/backoff.ts';
 import { silentLogger } from '../../src/log.ts';
 import {

@@ -1,19 +1,19 @@
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { startWebhookServer, type WebhookServer } from './admission/server.ts';
-import { buildCore, type Core } from './app.ts';
-import type { Config } from './config/types.ts';
-import { WardenError } from './errors.ts';
-import { Inventory } from './inventory/inventory.ts';
-import type { Backoff } from './kube/backoff.ts';
-import { LeaderElector } from './kube/leader.ts';
-import { KeepAlive } from './lifecycle/keepalive.ts';
-import { PodWatcher } from './kube/pod-watcher.ts';
-import type { Logger } from './log.ts';
-import { WardenMetrics } from './metrics/registry.ts';
-import { type HealthServer, startHealthServer } from './metrics/server.ts';
-import { VERSION } from './version.ts';
+import { startWebhookServer, type WebhookServer } from '../admission/server.ts';
+import { buildCore, type Core } from '../app.ts';
+import type { Config } from '../config/types.ts';
+import { WardenError } from '../errors.ts';
+import { Inventory } from '../inventory/inventory.ts';
+import type { Backoff } from '../kube/backoff.ts';
+import { LeaderElector } from '../kube/leader.ts';
+import { KeepAlive } from '../lifecycle/keepalive.ts';
+import { PodWatcher } from '../kube/pod-watcher.ts';
+import type { Logger } from '../log.ts';
+import { WardenMetrics } from '../metrics/registry.ts';
+import { type HealthServer, startHealthServer } from '../metrics/server.ts';
+import { VERSION } from '../version.ts';
 
 export interface ControllerDeps {
   log: Logger;

@@ -1,8 +1,8 @@
-import { answerWithin } from './deadline.ts';
-import type { Resolver } from './ecr/resolver.ts';
-import type { FailureReason, Lane, Resolution } from './ecr/types.ts';
-import { parseImageReference } from './images/reference.ts';
-import type { ParseResult } from './images/types.ts';
+import { answerWithin } from '../util/answer-within.ts';
+import type { Resolver } from '../ecr/resolver.ts';
+import type { FailureReason, Lane, Resolution } from '../ecr/types.ts';
+import { parseImageReference } from '../images/reference.ts';
+import type { ParseResult } from '../images/types.ts';
 import {
   type Evaluation,
   evaluate,
@@ -11,10 +11,10 @@ import {
   needsLifecycle,
   needsTagMutability,
   type PolicyConfig,
-} from './policy/evaluate.ts';
-import type { ForecastAnswer } from './lifecycle/forecast.ts';
-import type { Forecaster } from './lifecycle/forecaster.ts';
-import { BoundedMap } from './util/lru.ts';
+} from './evaluate.ts';
+import type { ForecastAnswer } from '../lifecycle/forecast.ts';
+import type { Forecaster } from '../lifecycle/forecaster.ts';
+import { BoundedMap } from '../util/lru.ts';
 
 /** Everything known about one image reference, and the policy's verdict on it. */
 export interface ImageAssessment {

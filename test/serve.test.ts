@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Controller } from '../src/controller.ts';
+import type { Controller } from '../src/commands/serve.ts';
 import { Inventory } from '../src/inventory/inventory.ts';
 import type { SimScan } from '../sim/ecr/index.ts';
 import {
