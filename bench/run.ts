@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runInventoryBench } from './inventory.ts';
+import { runLifecycleBench } from './lifecycle.ts';
 import { runResolverBench } from './resolver.ts';
 import { printTable, type Row, type Table } from './table.ts';
 
@@ -50,6 +51,7 @@ const BENCHES: Bench[] = [
   { name: 'resolver', run: runResolverBench },
   { name: 'inventory', run: runInventoryBench },
   { name: 'admission', run: runAdmission },
+  { name: 'lifecycle', run: runLifecycleBench },
 ];
 
 async function main(): Promise<number> {
