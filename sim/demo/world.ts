@@ -22,7 +22,8 @@ const ago = (now: number, days: number) => new Date(now - days * DAY);
  * non-ECR image, a tag that does not exist, init and ephemeral containers, a second region, and the
  * images current build tools push: a BuildKit index whose one platform image has CRITICAL findings
  * (the index itself has no scan, as in ECR), a multi-arch image, a pull through cache image no node
- * has pulled yet, and a repository whose tags are immutable.
+ * has pulled yet, a repository whose tags are immutable, and a lifecycle policy about to archive an
+ * image that still runs.
  */
 export async function startDemoWorld(options: { now?: number } = {}): Promise<DemoWorld> {
   const now = options.now ?? Date.now();
@@ -99,6 +100,26 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
               images: [
                 img(['v0.9.1'], 300, { lastRecordedPullTime: ago(now, 120), scan: basic({ LOW: 2 }) }),
               ],
+              // The agent runs for months without a pull: this policy archives it in ten days, and the
+              // next node that needs it would get a 404. The forecast and lifecycleRisk say so first.
+              lifecyclePolicy: {
+                text: JSON.stringify({
+                  rules: [
+                    {
+                      rulePriority: 1,
+                      description: 'archive images not pulled in 130 days',
+                      selection: {
+                        tagStatus: 'any',
+                        countType: 'sinceImagePulled',
+                        countUnit: 'days',
+                        countNumber: 130,
+                      },
+                      action: { type: 'transition', targetStorageClass: 'archive' },
+                    },
+                  ],
+                }),
+                lastEvaluatedAt: new Date(now - 6 * 3_600_000),
+              },
             },
             {
               name: 'platform/migrations',
