@@ -16,7 +16,7 @@ export type DescribeSend = (request: DescribeRequest) => Promise<CallOutcome<Des
  */
 export const SMALL_BATCH = 16;
 /** A listing reads at most this many pages (1000 images each) before falling back to bisection. */
-export const MAX_LISTING_PAGES = 10;
+export const MAX_LISTING_PAGES = 20;
 
 /**
  * How the resolver finds images by ID with DescribeImages (SPEC section 4), which fails a whole call
@@ -28,8 +28,9 @@ export const MAX_LISTING_PAGES = 10;
  *    one missing ID among 100 costs 1 + 2·log2(100) ≈ 15 calls.
  * 4. When both halves of a larger batch fail, several IDs are missing and bisecting would approach one
  *    call per image: list the repository instead (1000 images a page, every tag and image status) and
- *    answer the IDs from it, reading at most 10 pages, so a repository of a hundred thousand images
- *    costs no more than ten calls. IDs the pages read did not answer are bisected as in step 3.
+ *    answer the IDs from it, reading at most 20 pages, so a repository of a hundred thousand images
+ *    costs no more than twenty calls. IDs the pages read did not answer are bisected as in step 3:
+ *    at most two calls per ID on top of the pages, the bound for a repository too large to list.
  *
  * Any other failure (throttled, access denied, …) answers every ID of that call with it. Pure apart
  * from `send`, so it is tested with tables of fake answers.
