@@ -637,6 +637,34 @@ describe('namespaced watches', () => {
   });
 });
 
+describe('excluded namespaces', () => {
+  it('are left out by the apiserver, through a field selector on the one cluster-wide watch', async () => {
+    const world = await startWorld({
+      repositories: [{ name: 'app', images: [ecrImage(['t0'], { scan: scanned() })] }],
+    });
+    let warden: Controller | undefined;
+    try {
+      for (const ns of ['a', 'noisy', 'batch'])
+        for (const i of [0, 1])
+          world.kube.upsertPod(world.pod(ns, `${ns}-${i}`, { app: ecrRef('app', 't0') }));
+      warden = await startWarden(world, { namespaces: { exclude: ['noisy', 'batch'] } });
+      await warden.whenInventorySynced();
+      await world.kube.waitForWatches(1, { resource: 'pods' });
+      const [watch] = world.kube.openWatches({ resource: 'pods' });
+      assert.equal(watch?.namespace, undefined, 'one cluster-wide watch');
+      assert.equal(watch?.fieldSelector, 'metadata.namespace!=noisy,metadata.namespace!=batch');
+      assert.deepEqual(
+        inventoryRows(warden),
+        truth(world.kube, (ns) => ns === 'a'),
+      );
+      assert.equal(value(await scrape(warden), 'ecr_warden_pods_tracked'), 2);
+    } finally {
+      await warden?.stop();
+      await world.close();
+    }
+  });
+});
+
 describe('an ECR outage', () => {
   let world: World;
   let warden: Controller;
