@@ -50,6 +50,7 @@ const BENCHES: Bench[] = [
   { name: 'resolver', run: runResolverBench },
   { name: 'inventory', run: runInventoryBench },
   { name: 'admission', run: runAdmission },
+  { name: 'reports', run: async () => (await import('./reports.ts')).runReportsBench() },
 ];
 
 async function main(): Promise<number> {

@@ -390,6 +390,24 @@ describe('Events under failure', () => {
   });
 });
 
+describe('Events: memory', () => {
+  it('holds at most maxTracked findings, making room by forgetting ended ones first', async () => {
+    await withRecorder({ maxTracked: 3 }, async ({ source, recorder, run, events }) => {
+      const pods = Array.from({ length: 5 }, (_, i) => podFindings('shop', `api-${i}`, [finding()]));
+      source.set(pods);
+      recorder.start();
+      await run(1000);
+      assert.equal(events().length, 3);
+      assert.deepEqual([recorder.stats().tracked, recorder.stats().dropped], [3, 2]);
+      // Two findings end; their Events are remembered until room is needed.
+      source.set(pods.slice(2));
+      await run(2000);
+      assert.equal(events().length, 5);
+      assert.deepEqual([recorder.stats().tracked, recorder.stats().dropped], [3, 0]);
+    });
+  });
+});
+
 describe('Events: rate limits', () => {
   /** 5,000 pods in 50 namespaces turn violating at once: a rescan of an image they all run. */
   const NAMESPACES = Array.from({ length: 50 }, (_, i) => `ns-${i}`);

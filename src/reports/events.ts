@@ -105,7 +105,7 @@ export interface EventRecorderStats {
   failed: number;
   /** Times a due write waited because its pod's bucket was empty. */
   deferred: number;
-  /** Findings that got no Event because `maxTracked` were held already. */
+  /** Findings left without an Event at the last pass because `maxTracked` were held already. */
   dropped: number;
 }
 
@@ -273,12 +273,16 @@ export class EventRecorder {
   /** Compares the inventory's findings with the entries: new ones become due, ended ones stop. */
   #observe(now: number): void {
     const pass = ++this.#pass;
+    // Once no ended entry is left to make room, the rest of the pass stops looking for one.
+    let full = false;
+    this.#stats.dropped = 0;
     for (const pod of this.#source.podFindings()) {
       for (const finding of pod.findings) {
         const name = eventName(pod, finding);
         let entry = this.#entries.get(name);
         if (!entry) {
-          if (this.#entries.size >= this.#maxTracked && !this.#evictOneEnded()) {
+          if (this.#entries.size >= this.#maxTracked && (full || !this.#evictOneEnded())) {
+            full = true;
             this.#stats.dropped++;
             continue;
           }
@@ -317,13 +321,17 @@ export class EventRecorder {
         }
       }
     }
+    let ended = 0;
     for (const entry of this.#entries.values()) {
       if (!entry.holding || entry.seenIn === pass) continue;
       entry.holding = false;
+      ended++;
       // Never written: nothing to remember. Written: kept until the apiserver forgets the Event.
       if (!entry.written) this.#entries.delete(entry.name);
       else this.#schedule(entry, Infinity);
     }
+    // Findings were left out for want of room that ended findings have made: look again next tick.
+    if (this.#stats.dropped > 0 && ended > 0) this.#version = undefined;
   }
 
   /** Entries of ended findings whose Event the apiserver has forgotten (its TTL) go too. */
