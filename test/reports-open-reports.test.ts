@@ -273,6 +273,28 @@ describe('OpenReports: conflicts, restarts and failures', () => {
     });
   });
 
+  it('puts back a Report someone deleted at the next resync, though the inventory did not change', async () => {
+    await withWriter({ resyncMs: 10 * 60_000 }, async ({ sim, source, writer, run, report, writes }) => {
+      source.set(shopFindings());
+      writer.start();
+      await run(1000);
+      const api = sim.kubeConfig().makeApiClient(CustomObjectsApi);
+      await api.deleteNamespacedCustomObject({
+        group: 'openreports.io',
+        version: 'v1alpha1',
+        plural: 'reports',
+        namespace: 'shop',
+        name: 'ecr-warden',
+      });
+      await run(9 * 60_000, 10_000);
+      assert.equal(report('shop'), undefined, 'not before the resync');
+      await run(60_000, 10_000);
+      assert.ok(report('shop'));
+      assert.deepEqual(writes('shop'), ['create 201', 'delete 200', 'create 201']);
+      assert.equal(sim.requestCount('list', 'reports'), 2);
+    });
+  });
+
   it('waits, without crashing or spinning, while the CRDs are not installed, and writes once they are', async () => {
     await withWriter(
       {},

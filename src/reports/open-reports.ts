@@ -59,6 +59,11 @@ export interface OpenReportsWriterOptions {
   requestTimeoutMs?: number;
   /** Longest wait between retries of a failing write (default 5 minutes). */
   maxBackoffMs?: number;
+  /**
+   * The Reports are listed again this often (default 10 minutes), so one deleted or edited by
+   * someone else is put right even while the inventory does not change.
+   */
+  resyncMs?: number;
 }
 
 export interface OpenReportsWriterStats {
@@ -110,11 +115,13 @@ export class OpenReportsWriter {
   readonly #maxNamespaces: number;
   readonly #requestTimeoutMs: number;
   readonly #maxBackoffMs: number;
+  readonly #resyncMs: number;
 
   #states = new Map<string, NamespaceState>();
   #wanted = new Map<string, Wanted>();
   #version: number | undefined;
-  #readBack = false;
+  /** When the Reports were last listed from the apiserver; -Infinity: list them first. */
+  #readBackAt = -Infinity;
   #pausedUntil = 0;
   #pauseFailures = 0;
   #stats = OpenReportsWriter.#zeroStats();
@@ -134,6 +141,7 @@ export class OpenReportsWriter {
     this.#maxNamespaces = nonNegative(options.maxNamespaces ?? 10_000, 'maxNamespaces');
     this.#requestTimeoutMs = nonNegative(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs');
     this.#maxBackoffMs = nonNegative(options.maxBackoffMs ?? 5 * 60_000, 'maxBackoffMs');
+    this.#resyncMs = nonNegative(options.resyncMs ?? 10 * 60_000, 'resyncMs');
     this.#connection = new KeptConnection(options.kubeConfig);
     this.#api = new CustomObjectsApi(this.#connection.apiConfiguration());
     const tickMs = options.tickMs ?? 1000;
@@ -155,7 +163,7 @@ export class OpenReportsWriter {
     this.#states = new Map();
     this.#wanted = new Map();
     this.#version = undefined;
-    this.#readBack = false;
+    this.#readBackAt = -Infinity;
     this.#pausedUntil = 0;
     this.#pauseFailures = 0;
     this.#loop.start();
@@ -179,9 +187,9 @@ export class OpenReportsWriter {
 
   async #tick(signal: AbortSignal): Promise<void> {
     if (this.#clock.now() < this.#pausedUntil) return;
-    if (!this.#readBack) {
-      this.#readBack = await this.#readBackReports(signal);
-      if (!this.#readBack) return;
+    if (this.#clock.now() >= this.#readBackAt + this.#resyncMs) {
+      if (!(await this.#readBackReports(signal))) return;
+      this.#readBackAt = this.#clock.now();
     }
     const version = this.#source.version();
     if (version !== this.#version) {
@@ -386,13 +394,14 @@ export class OpenReportsWriter {
   }
 
   /**
-   * Reads the Reports this controller wrote in an earlier term (named `ecr-warden`, with its source),
-   * so that only what changed is written. False when the list failed: the tick is tried again, since
-   * without it Reports of namespaces that have nothing left would never be deleted.
+   * Lists the Reports this controller wrote (named `ecr-warden`, with its source) — at start, what an
+   * earlier term or another replica wrote, then every `resyncMs` — and takes what the apiserver holds
+   * as what is written, so that only what differs is written. False when the list failed: it is tried
+   * again, since without it Reports of namespaces that have nothing left would never be deleted.
    */
   async #readBackReports(signal: AbortSignal): Promise<boolean> {
     let cont: string | undefined;
-    const states = new Map<string, NamespaceState>();
+    const listed = new Map<string, Record<string, unknown>>();
     this.#connection.signal = AbortSignal.any([signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
     try {
       do {
@@ -407,18 +416,27 @@ export class OpenReportsWriter {
         for (const item of page.items ?? []) {
           const metadata = (item.metadata ?? {}) as { namespace?: string; resourceVersion?: string };
           if (item.source !== REPORT_SOURCE || !metadata.namespace) continue;
-          if (states.size >= this.#maxNamespaces) break;
-          states.set(metadata.namespace, {
-            ...newState(),
-            exists: true,
-            resourceVersion: metadata.resourceVersion,
-            written: reportDigest(item),
-            firstSeen: firstSeenOf(item),
-          });
+          if (listed.size >= this.#maxNamespaces) break;
+          listed.set(metadata.namespace, item);
         }
         cont = page.metadata?.continue || undefined;
       } while (cont && !signal.aborted);
-      this.#states = states;
+      if (signal.aborted) return false;
+      // What the writer knows about pacing and retries stays; what exists is the apiserver's word.
+      for (const [namespace, state] of this.#states) {
+        if (listed.has(namespace)) continue;
+        state.exists = false;
+        state.resourceVersion = undefined;
+        state.written = null;
+      }
+      for (const [namespace, item] of listed) {
+        let state = this.#states.get(namespace);
+        if (!state) this.#states.set(namespace, (state = newState()));
+        state.exists = true;
+        state.resourceVersion = resourceVersionOf(item);
+        state.written = reportDigest(item);
+        if (state.firstSeen.size === 0) state.firstSeen = firstSeenOf(item);
+      }
       return true;
     } catch (err) {
       if (signal.aborted) return false;
