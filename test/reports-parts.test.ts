@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { truncateUtf8 } from '../src/reports/api-errors.ts';
+import { truncateUtf8 } from '../src/reports/text.ts';
 import { eventName } from '../src/reports/events.ts';
 import {
   buildReport,

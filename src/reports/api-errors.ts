@@ -70,19 +70,3 @@ export function backoffMs(failures: number, maxMs: number, random: () => number 
   const delay = Math.min(maxMs, 1000 * 2 ** Math.min(Math.max(failures - 1, 0), 20));
   return Math.round(delay / 2 + (random() * delay) / 2);
 }
-
-/** `text` cut to at most `maxBytes` bytes of UTF-8 on a character boundary, marked with `…` when cut. */
-export function truncateUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  const ellipsis = '…';
-  const budget = maxBytes - Buffer.byteLength(ellipsis, 'utf8');
-  let bytes = 0;
-  let end = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (bytes + size > budget) break;
-    bytes += size;
-    end += char.length;
-  }
-  return text.slice(0, end) + ellipsis;
-}

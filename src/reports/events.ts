@@ -10,11 +10,12 @@ import {
 } from '@kubernetes/client-node';
 import { KeptConnection } from '../kube/kept-connection.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { apiFailure, backoffMs, isRetryable, truncateUtf8 } from './api-errors.ts';
+import { apiFailure, backoffMs, isRetryable } from './api-errors.ts';
 import { systemClock, type WriterClock } from './clock.ts';
 import { DueQueue } from './due-queue.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { TickLoop } from './loop.ts';
+import { truncateUtf8 } from './text.ts';
 import { checkRateLimit, KeyedBuckets, type RateLimit, TokenBucket } from './token-bucket.ts';
 import type { FindingReason, FindingsSource, PodFinding, PodFindings } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { truncateUtf8 } from './api-errors.ts';
+import { truncateUtf8 } from './text.ts';
 import type { NamespaceTally, PodFinding, PodFindings } from './types.ts';
 
 /**
