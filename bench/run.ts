@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runInventoryBench } from './inventory.ts';
 import { runLifecycleBench } from './lifecycle.ts';
+import { runReportsBench } from './reports.ts';
 import { runResolverBench } from './resolver.ts';
 import { printTable, type Row, type Table } from './table.ts';
 
@@ -52,6 +53,7 @@ const BENCHES: Bench[] = [
   { name: 'inventory', run: runInventoryBench },
   { name: 'admission', run: runAdmission },
   { name: 'lifecycle', run: runLifecycleBench },
+  { name: 'reports', run: runReportsBench },
 ];
 
 async function main(): Promise<number> {

@@ -801,9 +801,11 @@ describe('the config file', () => {
 });
 
 describe('RBAC', () => {
-  test('reads pods cluster-wide and nothing else', () => {
+  test('reads pods cluster-wide and writes Events (config.reports.events), nothing else', () => {
+    // The rules of the other config.reports settings: test/chart-reports.test.ts.
     assert.deepEqual(get('defaults', 'ClusterRole', FULLNAME).rules, [
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch', 'get', 'list'] },
     ]);
     const binding = get('defaults', 'ClusterRoleBinding', FULLNAME);
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: FULLNAME, namespace: NAMESPACE }]);
