@@ -9,6 +9,7 @@ import { Inventory } from '../inventory/inventory.ts';
 import type { Backoff } from '../kube/backoff.ts';
 import { LeaderElector } from '../kube/leader.ts';
 import { KeepAlive } from '../lifecycle/keepalive.ts';
+import { ResultWriters, type ResultWritersOptions } from '../reports/index.ts';
 import { PodWatcher } from '../kube/pod-watcher.ts';
 import type { Logger } from '../log.ts';
 import { WardenMetrics } from '../metrics/registry.ts';
@@ -31,6 +32,8 @@ export interface ControllerDeps {
   watchBackoff?: () => Backoff;
   /** How long one pod list page may take (default 60 s; tests shorten it). */
   listPageTimeoutMs?: number;
+  /** Tuning of the Event and Report writers (tests and benchmarks shorten their intervals). */
+  writers?: Pick<ResultWritersOptions, 'clock' | 'events' | 'openReports'>;
 }
 
 export interface Controller {
@@ -99,6 +102,20 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
     metrics.attachImages(inventory, config.ecr.maxImageSeries);
   }
 
+  // Events and Reports come from the replica that runs the inventory, and only while it does.
+  const env = deps.env ?? process.env;
+  const writers =
+    inventory && kubeConfig && (config.reports.events || config.reports.openReports)
+      ? new ResultWriters({
+          reports: config.reports,
+          kubeConfig,
+          source: inventory,
+          log,
+          ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
+          ...deps.writers,
+        })
+      : null;
+
   const startInventory = () => {
     if (!inventory || !kubeConfig || watcher) return;
     leading = true;
@@ -115,11 +132,22 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
       ...(deps.listPageTimeoutMs ? { listPageTimeoutMs: deps.listPageTimeoutMs } : {}),
     });
     watcher.start();
-    void watcher.whenSynced().then(() => {
+    const term = watcher;
+    const synced = term.whenSynced().then(() => {
       for (const wake of syncedWaiters) wake();
       syncedWaiters = [];
     });
     inventory.startRefresh();
+    // Writers start once the first list and its ECR answers are in: from an empty inventory they would
+    // take every existing Report for stale and delete it.
+    if (writers) {
+      const current = inventory;
+      void synced
+        .then(() => current.settled())
+        .then(() => {
+          if (watcher === term) writers.start();
+        });
+    }
   };
   // Losing the lease and stop() both stop the inventory, and the lease may come back before the
   // watch has stopped: every caller waits for the same stop, and only clears what no new term fills.
@@ -131,7 +159,9 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
     if (!w) return inventoryStopped;
     watcher = null;
     inventory?.stopRefresh();
-    inventoryStopped = w.stop().then(() => {
+    // The writers stop first: the emptied inventory below must not read as "nothing to report".
+    const writersStopped = writers?.stop() ?? Promise.resolve();
+    inventoryStopped = Promise.all([writersStopped, w.stop()]).then(() => {
       // A follower exports no inventory: another replica's numbers are the truth now.
       if (!watcher) inventory?.replaceAll([], null);
     });
@@ -139,7 +169,6 @@ export async function startController(config: Config, deps: ControllerDeps): Pro
   };
 
   if (config.leaderElection.enabled && kubeConfig) {
-    const env = deps.env ?? process.env;
     const namespace = config.leaderElection.namespace || env.POD_NAMESPACE || '';
     if (!namespace) {
       throw new WardenError(
