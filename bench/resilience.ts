@@ -122,6 +122,7 @@ export async function runResilienceBench(): Promise<Table> {
         `with every TTL expired, ${formatCount(fleet.images.length)} images in ${REPOSITORIES} repositories, ${LATENCY_MS} ms ECR latency, default configuration`,
       `"the refresh's FIFO queue": the same lookups with AssessOptions.lane 'bulk'. No configuration puts admission and bulk calls in one queue of ` +
         `maxConcurrency slots: maxConcurrency 1 makes one shared queue of a single slot, which changes the refresh too`,
+      `the controller's process also holds the Kubernetes simulator (idle during the refresh) and this load generator; the ECR simulator runs in another`,
     );
 
     const kept = await outage(ecr, kube, '1h');
