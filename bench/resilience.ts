@@ -17,10 +17,10 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lookupBudgetMs } from '../src/admission/deadline.ts';
+import { lookupBudgetMs } from '../src/admission/lookup-budget.ts';
 import { parseConfig } from '../src/config/index.ts';
 import type { Config } from '../src/config/types.ts';
-import { type Controller, startController } from '../src/controller.ts';
+import { type Controller, startController } from '../src/commands/serve.ts';
 import type { Lane } from '../src/ecr/types.ts';
 import { silentLogger } from '../src/log.ts';
 import { type EcrScenario, type SimRepository, SIMULATOR_CREDENTIALS } from '../sim/ecr/index.ts';
