@@ -57,6 +57,8 @@ export async function runDemo(out: NodeJS.WritableStream, log: Logger, signal: A
       },
       // The demo shows enforcement; a real rollout starts in audit (see docs/rollout.md).
       policy: { mode: 'enforce', checks: { nonEcr: { action: 'warn' } } },
+      // Both places Kubernetes users look: Events on pods and a Report per namespace.
+      reports: { events: true, openReports: true },
     });
     const controller = await startController(config, {
       log,
@@ -79,6 +81,8 @@ export async function runDemo(out: NodeJS.WritableStream, log: Logger, signal: A
           'Try, in another terminal:',
           `  curl -s ${controller.metricsUrl}/metrics | grep '^ecr_warden_image_scan_findings'`,
           `  KUBECONFIG=${kubeconfigFile} kubectl get pods -A`,
+          `  KUBECONFIG=${kubeconfigFile} kubectl describe pod -n payments ledger-0     # its Events`,
+          `  KUBECONFIG=${kubeconfigFile} kubectl get reports -A                        # OpenReports`,
           `  KUBECONFIG=${kubeconfigFile} AWS_ENDPOINT_URL_ECR=${world.ecr.endpoint} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \\`,
           '    node src/cli.ts report -A',
           `  AWS_ENDPOINT_URL_ECR=${world.ecr.endpoint} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \\`,

@@ -1,5 +1,11 @@
 import { type EcrSimulator, type SimImage, startEcrSimulator } from '../ecr/index.ts';
-import { buildPod, type ContainerInput, type KubeSimulator, startKubeSimulator } from '../kube/index.ts';
+import {
+  buildPod,
+  type ContainerInput,
+  type KubeSimulator,
+  openReportsCrds,
+  startKubeSimulator,
+} from '../kube/index.ts';
 
 export const DEMO_ACCOUNT = '123456789012';
 export const DEMO_REGION = 'us-east-1';
@@ -181,7 +187,9 @@ export async function startDemoWorld(options: { now?: number } = {}): Promise<De
     img(['stable'], 0.2, { scan: basic({ LOW: 1 }) }),
   );
 
+  // The OpenReports CRDs, as Kyverno or Policy Reporter (or the chart's reports.installCRDs) install them.
   const kube = await startKubeSimulator({
+    crds: openReportsCrds(),
     namespaces: ['default', 'kube-system', 'payments', 'web', 'batch', 'platform', 'identity'],
   });
   const c = (name: string, image: string): ContainerInput => ({ name, image });
