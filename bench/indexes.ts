@@ -119,18 +119,21 @@ export async function runIndexBench(): Promise<Table> {
       ok: others === 0 && failuresOf(coldCounts) === '',
     });
 
+    // Judged against the slots a refresh may use: the bulk lane's share of maxConcurrency. The rest is
+    // the webhook's own (SPEC section 4, "Admission first") and stays free for it even when idle, so
+    // no refresh can reach calls ÷ maxConcurrency × latency; that figure is reported beside it.
     const idealMs = Math.max(minimum.total / maxConcurrency, CALL_CHAIN) * LATENCY_MS;
-    rows.push({
-      figure: 'cold wall time',
-      measured: `${formatMs(coldMs)} (${(coldMs / idealMs).toFixed(2)} × ideal)`,
-      target: `≤ ${formatMs(COLD_SLACK * idealMs)} (${COLD_SLACK} × ideal ${formatMs(idealMs)})`,
-      ok: coldMs <= COLD_SLACK * idealMs,
-    });
     const laneFloorMs = Math.max(minimum.total / bulkSlots, CALL_CHAIN) * LATENCY_MS;
     rows.push({
-      figure: 'cold wall time ÷ the bulk lane floor',
-      measured: `${(coldMs / laneFloorMs).toFixed(2)} (floor ${formatMs(laneFloorMs)}, ${bulkSlots} calls at once)`,
-      target: 'reported',
+      figure: 'cold wall time',
+      measured: `${formatMs(coldMs)} (${(coldMs / laneFloorMs).toFixed(2)} × the bulk lane's floor)`,
+      target: `≤ ${formatMs(COLD_SLACK * laneFloorMs)} (${COLD_SLACK} × floor ${formatMs(laneFloorMs)}, ${bulkSlots} calls at once)`,
+      ok: coldMs <= COLD_SLACK * laneFloorMs,
+    });
+    rows.push({
+      figure: 'cold wall time ÷ the ideal over all maxConcurrency slots',
+      measured: `${(coldMs / idealMs).toFixed(2)} (ideal ${formatMs(idealMs)}, ${maxConcurrency} calls at once)`,
+      target: 'reported (the webhook keeps its share)',
     });
     notes.push(
       `ideal = max(${formatCount(minimum.total)} calls ÷ maxConcurrency ${maxConcurrency}, a chain of ${CALL_CHAIN} calls) × ${LATENCY_MS} ms: ` +

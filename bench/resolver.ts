@@ -86,18 +86,21 @@ export async function runResolverBench(): Promise<Table> {
       ok: others === 0 && failuresOf(sim) === '',
     });
 
+    // Judged against the slots a refresh may use: the bulk lane's share of maxConcurrency. The rest is
+    // the webhook's own (SPEC section 4, "Admission first") and stays free for it even when idle, so
+    // no refresh can reach calls ÷ maxConcurrency × latency; that figure is reported beside it.
     const idealMs = (minimum.total / maxConcurrency) * LATENCY_MS;
-    rows.push({
-      figure: 'cold wall time',
-      measured: formatMs(coldMs),
-      target: `≤ ${formatMs(COLD_SLACK * idealMs)} (${COLD_SLACK} × ideal ${formatMs(idealMs)})`,
-      ok: coldMs <= COLD_SLACK * idealMs,
-    });
     const laneFloorMs = (minimum.total / bulkSlots) * LATENCY_MS;
     rows.push({
-      figure: 'cold wall time ÷ the bulk lane floor',
-      measured: `${(coldMs / laneFloorMs).toFixed(2)} (floor ${formatMs(laneFloorMs)}, ${bulkSlots} calls at once)`,
-      target: 'reported',
+      figure: 'cold wall time',
+      measured: `${formatMs(coldMs)} (${(coldMs / laneFloorMs).toFixed(2)} × the bulk lane's floor)`,
+      target: `≤ ${formatMs(COLD_SLACK * laneFloorMs)} (${COLD_SLACK} × floor ${formatMs(laneFloorMs)}, ${bulkSlots} calls at once)`,
+      ok: coldMs <= COLD_SLACK * laneFloorMs,
+    });
+    rows.push({
+      figure: 'cold wall time ÷ the ideal over all maxConcurrency slots',
+      measured: `${(coldMs / idealMs).toFixed(2)} (ideal ${formatMs(idealMs)}, ${maxConcurrency} calls at once)`,
+      target: 'reported (the webhook keeps its share)',
     });
     notes.push(
       `ideal = ${formatCount(minimum.total)} calls ÷ maxConcurrency ${maxConcurrency} × ${LATENCY_MS} ms latency`,
