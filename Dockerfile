@@ -1,35 +1,36 @@
 # syntax=docker/dockerfile:1
 
-# Build: the whole dependency tree compiles src/ to dist/src/, then the dev and optional
-# dependencies are pruned so the runtime stage copies what `serve` needs and nothing else. The
-# simulators (sim/), which only `ecr-warden demo` uses, are not in the build context, so the image
-# holds no simulator, test, benchmark or source map; selfsigned, the demo's certificate maker, is
-# the package's one optional dependency and is pruned with them.
+# Build: the whole dependency tree bundles src/cli.ts and the production dependencies it imports
+# into one ES module (scripts/bundle.ts: dist/bundle/ecr-warden.mjs), leaving out what the program
+# never loads. The simulators (sim/), which only `ecr-warden demo` uses, are not in the build context,
+# so the image holds no simulator, test, benchmark or source map, and no node_modules at all.
 FROM node:24.21.0-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
+RUN npm run bundle
 
-# Runtime: Node.js 24 LTS with the compiled program and its production dependencies.
+# Runtime: Node.js 24 LTS and the one bundled file.
 FROM node:24.21.0-trixie-slim
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates (libuv's pool: DNS, TLS, file reads; V8's
+# compiler and GC helpers) a malloc arena of its own, which keeps memory it freed resident (glibc
+# mallopt(3), M_ARENA_MAX). Two arenas cost the controller about 19 MiB less steady RSS at 10,000
+# pods (npm run bench: inventory, which runs with the image's environment).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Package managers are build tools; the running controller never installs anything.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
     /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
     /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
-# Files stay owned by root: the controller's user can read them, not change them.
-# package.json comes along for "type": "module", which makes Node load dist/**/*.js as ES modules.
-COPY --from=build /app/package.json ./package.json
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+# The file stays owned by root: the controller's user can read it, not change it.
+COPY --from=build /app/dist/bundle/ecr-warden.mjs ./ecr-warden.mjs
 # The base image's unprivileged "node" user, by number so that Kubernetes' runAsNonRoot can
 # verify it without reading /etc/passwd.
 USER 1000:1000
 # 9090: metrics and health (HTTP); 8443: admission webhook (HTTPS). Both are configurable.
 EXPOSE 9090 8443
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+ENTRYPOINT ["node", "/app/ecr-warden.mjs"]
 CMD ["serve", "--config", "/etc/ecr-warden/config.yaml"]

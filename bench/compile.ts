@@ -1,6 +1,7 @@
 /**
- * Compiles the project to JavaScript in a temporary directory, as `npm run build` does for the
- * container image, so a benchmark can measure the controller as it ships. Run from the TypeScript
+ * Compiles the project to JavaScript in a temporary directory, and bundles a benchmark's entry as
+ * `npm run bundle` bundles the container image's program, so a benchmark can measure the controller
+ * as it ships. Run from the TypeScript
  * sources, Node strips types with a WebAssembly compiler whose memory stays resident (about 20 MiB
  * measured), which the shipped controller never loads.
  */
@@ -11,12 +12,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { bundleProgram } from '../scripts/bundle.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 export interface CompiledProject {
   /** The directory that holds src/, bench/ and test/ compiled. */
   dir: string;
+  /**
+   * Bundles bench/<name>.ts and what it imports, the controller included, as scripts/bundle.ts
+   * bundles the image's program, into bench/<name>.bundle.js of `dir` (beside the compiled scripts it
+   * may fork); returns its path.
+   */
+  bundle(name: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -54,5 +62,10 @@ export async function compileProject(): Promise<CompiledProject> {
       cause: err,
     });
   }
-  return { dir, cleanup };
+  const bundle = async (name: string) => {
+    const outfile = join(dir, 'bench', `${name}.bundle.js`);
+    await bundleProgram({ entry: join(ROOT, 'bench', `${name}.ts`), outfile });
+    return outfile;
+  };
+  return { dir, bundle, cleanup };
 }

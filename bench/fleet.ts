@@ -141,7 +141,13 @@ export interface MinimumCalls {
   scanFindings: number;
   /** How many distinct digests need DescribeImageScanFindings at all. */
   digestsNeedingScanFindings: number;
+  /** The resolver's calls: DescribeImages, BatchGetImage and DescribeImageScanFindings. */
   total: number;
+  /**
+   * One GetLifecyclePolicy per repository in use: the inventory's lifecycle forecast (on by default)
+   * reads each repository's policy once per lifecycle.refreshInterval. Not in `total`.
+   */
+  lifecyclePolicies: number;
 }
 
 /**
@@ -173,6 +179,7 @@ export function minimumCalls(images: readonly FleetImage[]): MinimumCalls {
     scanFindings,
     digestsNeedingScanFindings,
     total: describeImages + batchGetImage + scanFindings,
+    lifecyclePolicies: perRepository.size,
   };
 }
 

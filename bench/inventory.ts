@@ -1,61 +1,39 @@
 /**
  * Inventory benchmark (the live pod inventory issue): the real controller — client-node pod watch,
  * inventory, resolver, AWS SDK, metrics — against 10,000 pods using 2,000 distinct images in 200
- * repositories.
+ * repositories, and beside it the peer a TypeScript engineer would write instead.
  *
  *   node bench/inventory.ts
  *
- * Three processes, so that memory figures are the controller's alone: this one (the launcher) compiles
- * the project to JavaScript, as the container image ships it, and forks a measuring process that runs
- * only the controller, with --expose-gc so heap figures are taken after a full collection, and with the
- * V8 heap sized as Node sizes it inside the chart's memory limit; that process forks
- * bench/sim-server.ts, which holds both simulators.
+ * Four processes, so that memory figures are each one's alone: this one (the launcher) bundles
+ * bench/inventory-measure.ts with the controller as the container image's program is bundled
+ * (scripts/bundle.ts) and forks it, with --expose-gc so heap figures are taken after a full
+ * collection, and with the V8 heap sized as Node sizes it inside the chart's memory limit; that
+ * process forks bench/sim-server.ts, which holds both simulators, and then, for the side-by-side
+ * comparison, bench/informer-peer.ts: client-node's makeInformer holding the same pods, bundled and
+ * sized the same way.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { get, type IncomingMessage } from 'node:http';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { parseConfig } from '../src/config/index.ts';
-import { type Controller, startController } from '../src/commands/serve.ts';
-import { createLogger } from '../src/log.ts';
 import { compileProject } from './compile.ts';
-import { memoryBreakdown } from './memory.ts';
-import type { Ready, SimCommand, SimReply } from './sim-server.ts';
-import { formatBytes, formatCount, formatMs, median, printTable, type Row, type Table } from './table.ts';
+import { MEASURE_FLAG, POD_HEAP_FLAGS } from './inventory-measure.ts';
+import { printTable, type Table } from './table.ts';
 
-const MEASURE_FLAG = '--inventory-bench-measure';
 /**
- * The chart's default memory limit (512Mi). Node sizes V8's heap from the container's memory limit:
- * the old generation gets a quarter of it times two on 64-bit (256 MiB), and a heap that small gets a
- * semi-space of old/256, at least 1 MiB. On this machine Node would size it from the host's memory
- * instead (a 64 MiB semi-space from 24 GiB), which no pod under the chart's limit sees.
+ * The environment the container image gives the controller (its Dockerfile's ENV, which a test
+ * keeps equal to this): memory is measured as it is in a pod. The peer runs with it too.
  */
-const POD_HEAP_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=1'];
+export const IMAGE_ENV: Record<string, string> = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' };
 
-const RSS_TARGET_MIB = 150;
-const HEAP_PER_POD_TARGET = 2048;
-const RENDER_TARGET_MS = 50;
-const RELIST_TARGET_MS = 5000;
-/** Image series the render is measured at: the default ecr.maxImageSeries. */
-const RENDER_IMAGES = 5000;
-/** Renders per median: odd, so the median is one of them. */
-const RENDERS = 9;
-/** Idle time after the first complete inventory before memory is read, as a scrape interval or two. */
-const SETTLE_MS = 5000;
-/** A wait for the controller to catch up with the simulated cluster gives up after this long. */
-const CATCH_UP_TIMEOUT_MS = 120_000;
-const MiB = 1024 * 1024;
-
-// ---------------------------------------------------------------- the launcher
-
-/** Compiles the project, runs the benchmark in a fresh process and returns its table. */
+/** Bundles the measuring script, runs it in a fresh process and returns its table. */
 export async function runInventoryBench(): Promise<Table> {
   const compiled = await compileProject();
   try {
-    const child = fork(join(compiled.dir, 'bench', 'inventory.js'), [MEASURE_FLAG], {
+    const measuring = await compiled.bundle('inventory-measure');
+    await compiled.bundle('informer-peer');
+    const child = fork(measuring, [MEASURE_FLAG], {
       execArgv: ['--expose-gc', ...POD_HEAP_FLAGS],
+      env: { ...process.env, ...IMAGE_ENV },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -70,301 +48,4 @@ export async function runInventoryBench(): Promise<Table> {
   }
 }
 
-// ---------------------------------------------------------------- the simulators' process
-
-class SimProcess {
-  readonly ready: Ready;
-  readonly #child: ChildProcess;
-
-  private constructor(child: ChildProcess, ready: Ready) {
-    this.#child = child;
-    this.ready = ready;
-  }
-
-  static async start(): Promise<SimProcess> {
-    // Compiled (.js) or not (.ts), the simulators' script sits beside this one.
-    const script = fileURLToPath(new URL(`./sim-server${extname(import.meta.url)}`, import.meta.url));
-    const child = fork(script, [], {
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const [ready] = (await once(child, 'message')) as [Ready];
-    return new SimProcess(child, ready);
-  }
-
-  /** Sends one command and waits for its reply (commands are never interleaved). */
-  async command<T extends SimReply = SimReply>(command: SimCommand): Promise<T> {
-    const replied = once(this.#child, 'message');
-    this.#child.send(command);
-    const [reply] = (await replied) as [T];
-    return reply;
-  }
-
-  async stop(): Promise<void> {
-    const exited = once(this.#child, 'exit');
-    this.#child.send({ type: 'stop' } satisfies SimCommand);
-    await exited;
-  }
-
-  kill(): void {
-    this.#child.kill();
-  }
-}
-
-// ---------------------------------------------------------------- the measuring process
-
-const gc = (globalThis as { gc?: () => void }).gc;
-
-/** Full collections until the heap stops shrinking (weak references and finalizers need a few). */
-function collect(): void {
-  if (!gc) throw new Error('run with node --expose-gc');
-  let last = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 5; i++) {
-    gc();
-    const used = process.memoryUsage().heapUsed;
-    // Less than 64 KiB freed by another pass: what is left is live.
-    if (last - used < 64 * 1024) return;
-    last = used;
-  }
-}
-
-/** GET with node:http, not fetch: fetch would load its own HTTP client into the measured process. */
-async function scrape(url: string): Promise<void> {
-  const response = await new Promise<IncomingMessage>((resolve, reject) =>
-    get(url, resolve).on('error', reject),
-  );
-  response.resume();
-  await once(response, 'end');
-  if (response.statusCode !== 200) throw new Error(`GET ${url}: HTTP ${response.statusCode}`);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Polls the controller until `done` holds. The inventory has no "caught up with the cluster" event to
- * wait on (the watch is continuous), so the benchmark looks every few milliseconds; no figure is timed
- * by this wait.
- */
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = performance.now() + CATCH_UP_TIMEOUT_MS;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** Times what a scrape of /metrics costs before the first byte is written: the exposition's chunks. */
-async function timeRender(controller: Controller): Promise<{ ms: number; chunks: Buffer[] }> {
-  const started = performance.now();
-  const chunks = await controller.metrics.exposition();
-  return { ms: performance.now() - started, chunks };
-}
-
-async function measure(): Promise<Table> {
-  const sim = await SimProcess.start();
-  const rows: Row[] = [];
-  const notes: string[] = [];
-  const { ready } = sim;
-  let controller: Controller | null = null;
-  let maxConcurrency: number;
-  try {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(ready.kubeconfig);
-    const config = parseConfig({
-      logLevel: 'warn',
-      metrics: { address: '127.0.0.1', port: 0 },
-      ecr: { maxImageSeries: RENDER_IMAGES },
-    });
-    maxConcurrency = config.ecr.maxConcurrency;
-    const log = createLogger('warn');
-
-    // ---- start to first complete inventory
-    collect();
-    const before = memoryBreakdown();
-    await sim.command({ type: 'reset-counts' });
-    const started = performance.now();
-    controller = await startController(config, {
-      log,
-      kubeConfig,
-      ecrEndpoint: ready.ecrEndpoint,
-      ecrCredentials: ready.ecrCredentials,
-    });
-    const inventory = controller.inventory;
-    if (!inventory) throw new Error('the controller runs no inventory');
-    await controller.whenInventorySynced();
-    const syncedMs = performance.now() - started;
-    await inventory.settled();
-    const completeMs = performance.now() - started;
-    const resolvedImages = [...inventory.images()].length;
-    const { counts } = await sim.command<Extract<SimReply, { type: 'ecr-counts' }>>({ type: 'ecr-counts' });
-    const describe = counts.byOperation.DescribeImages ?? 0;
-    const findings = counts.byOperation.DescribeImageScanFindings ?? 0;
-    const { minimum } = ready;
-    const complete = inventory.podCount === ready.pods && resolvedImages === ready.images;
-    rows.push({
-      figure: 'start → first complete inventory',
-      measured: `${formatMs(completeMs)} (pods listed at ${formatMs(syncedMs)}; ${formatCount(inventory.podCount)} pods, ${formatCount(resolvedImages)} images resolved)`,
-      target: `report (${formatCount(ready.pods)} pods, ${formatCount(ready.images)} images)`,
-      ok: complete ? undefined : false,
-    });
-    rows.push({
-      figure: 'ECR calls for it',
-      measured: `${formatCount(describe)} DescribeImages + ${formatCount(findings)} DescribeImageScanFindings${counts.total > describe + findings ? ` + ${counts.total - describe - findings} other` : ''}`,
-      target: `= ${formatCount(minimum.describeImages)} + ${formatCount(minimum.scanFindings)} (minimum)`,
-      ok:
-        describe === minimum.describeImages &&
-        findings === minimum.scanFindings &&
-        counts.total === minimum.total,
-    });
-
-    // ---- memory at 10,000 pods
-    collect();
-    const heapWithPods = process.memoryUsage().heapUsed;
-    // A steady process has been scraped: the cached exposition text is part of its footprint.
-    await scrape(`${controller.metricsUrl}/metrics`);
-    await sleep(SETTLE_MS);
-    const steady = memoryBreakdown();
-    collect();
-    const afterGc = memoryBreakdown();
-    rows.push({
-      figure: `steady RSS at ${formatCount(inventory.podCount)} pods`,
-      measured: `${formatBytes(steady.rss)} (${formatBytes(afterGc.rss)} after a full GC)`,
-      target: `≤ ${RSS_TARGET_MIB} MiB`,
-      ok: steady.rss <= RSS_TARGET_MIB * MiB,
-    });
-    rows.push({
-      figure: 'RSS before the controller started',
-      measured: `${formatBytes(before.rss)} (heap used ${formatBytes(before.heapUsed)})`,
-      target: 'report (Node and the modules loaded)',
-    });
-    notes.push(
-      `RSS is the controller process's alone (the simulators run in another), read ${SETTLE_MS / 1000} s after the first complete inventory and one /metrics scrape, without forcing a GC`,
-      `steady RSS, where: ${describeBreakdown(steady)}`,
-      `RSS before the controller started, where: ${describeBreakdown(before)}`,
-      `V8 heap sized as in the chart's 512Mi pod (${POD_HEAP_FLAGS.join(' ')}); the controller runs compiled to JavaScript, as the image ships it`,
-    );
-
-    // ---- relist after a 410
-    const restartsBefore = await goneRestarts(controller);
-    const expired = await sim.command<Extract<SimReply, { type: 'expired' }>>({ type: 'expire-watches' });
-    const restartsAfter = await goneRestarts(controller);
-    const relisted = inventory.podCount === ready.pods && restartsAfter === restartsBefore + 1;
-    rows.push({
-      figure: `relist of ${formatCount(ready.pods)} pods after a 410`,
-      measured: `${formatMs(expired.relistMs)} (${expired.listRequests} list pages; restarts{reason="gone"} +${restartsAfter - restartsBefore}; ${formatCount(inventory.podCount)} pods after)`,
-      target: `≤ ${RELIST_TARGET_MS / 1000} s`,
-      ok: expired.relistMs <= RELIST_TARGET_MS && relisted,
-    });
-    notes.push(
-      `relist: timed in the simulator from compaction and the ERROR 410 event to the controller's next pod watch, the full list in between (${formatBytes(ready.podJsonBytes)} of pod JSON)`,
-    );
-
-    // ---- heap per tracked pod: the same process with every pod deleted
-    await sim.command({ type: 'delete-all-pods' });
-    await until('the inventory to empty', () => inventory.podCount === 0);
-    // Drops the exposition cached at 10,000 pods; heapWithPods was read before any scrape.
-    await controller.metrics.exposition();
-    collect();
-    const heapEmpty = process.memoryUsage().heapUsed;
-    const perPod = (heapWithPods - heapEmpty) / ready.pods;
-    rows.push({
-      figure: 'heap per tracked pod',
-      measured: `${formatBytes(perPod)} (${formatBytes(heapWithPods)} at ${formatCount(ready.pods)} pods, ${formatBytes(heapEmpty)} at 0)`,
-      target: `≤ ${HEAP_PER_POD_TARGET / 1024} KiB`,
-      ok: perPod <= HEAP_PER_POD_TARGET,
-    });
-    notes.push(
-      'heap per pod: heap used after full GCs with 10,000 pods, minus the same with all deleted, over 10,000; the resolver cache (per image, held in both) is not in it',
-    );
-
-    // ---- /metrics render at 5,000 image series
-    await sim.command({ type: 'ecr-latency', ms: 0 });
-    const loaded = await sim.command<Extract<SimReply, { type: 'done' }>>({ type: 'load-all-images' });
-    await until(
-      `${RENDER_IMAGES} images tracked`,
-      () => inventory.podCount === loaded.pods && inventory.imageCount === loaded.images,
-    );
-    await inventory.settled();
-    const first = await timeRender(controller);
-    const series = countImageInfo(Buffer.concat(first.chunks).toString());
-    const textBytes = first.chunks.reduce((n, chunk) => n + chunk.length, 0);
-    const cached: number[] = [];
-    for (let i = 0; i < RENDERS; i++) cached.push((await timeRender(controller)).ms);
-    const uncached: number[] = [];
-    for (let round = 1; round <= RENDERS; round++) {
-      const version = inventory.version();
-      await sim.command({ type: 'touch-pod', round });
-      await until('the pod change to arrive', () => inventory.version() !== version);
-      uncached.push((await timeRender(controller)).ms);
-    }
-    const renderOk = series === RENDER_IMAGES;
-    rows.push({
-      figure: `/metrics render at ${formatCount(series)} image series, after a change`,
-      measured: `${formatMs(median(uncached))} median of ${RENDERS} (max ${formatMs(Math.max(...uncached))}; ${formatBytes(textBytes)} of text)`,
-      target: `≤ ${RENDER_TARGET_MS} ms`,
-      ok: median(uncached) <= RENDER_TARGET_MS && renderOk,
-    });
-    rows.push({
-      figure: `/metrics render at ${formatCount(series)} image series, unchanged`,
-      measured: `${formatMs(median(cached))} median of ${RENDERS} (max ${formatMs(Math.max(...cached))})`,
-      target: `≤ ${RENDER_TARGET_MS} ms`,
-      ok: median(cached) <= RENDER_TARGET_MS && renderOk,
-    });
-    notes.push(
-      `render: controller.metrics.exposition() (the bytes /metrics sends) with ${formatCount(loaded.pods ?? 0)} pods over ${formatCount(loaded.images ?? 0)} images; "after a change" follows a pod's MODIFIED event, so the per-image text and policy verdicts are rebuilt`,
-    );
-    rows.push({
-      figure: 'peak RSS over the run (every phase above)',
-      measured: formatBytes(process.resourceUsage().maxRSS * 1024),
-      target: 'report',
-    });
-
-    await controller.stop();
-    controller = null;
-    await sim.stop();
-  } catch (err) {
-    await controller?.stop().catch(() => undefined);
-    sim.kill();
-    throw err;
-  }
-  return {
-    title: `Inventory (${formatCount(ready.pods)} pods, ${formatCount(ready.images)} images in ${ready.repositories} repositories, ECR latency ${ready.ecrLatencyMs} ms, maxConcurrency ${maxConcurrency})`,
-    rows,
-    notes,
-  };
-}
-
-function describeBreakdown(m: ReturnType<typeof memoryBreakdown>): string {
-  const parts = [
-    `V8 heap ${formatBytes(m.heapCommitted)} committed (${formatBytes(m.heapUsed)} used, young generation ${formatBytes(m.youngCommitted)})`,
-    `external ${formatBytes(m.external)}`,
-  ];
-  if (m.nodeBinary !== null) parts.push(`node executable ${formatBytes(m.nodeBinary)}`);
-  if (m.mallocHeap !== null) parts.push(`malloc main arena ${formatBytes(m.mallocHeap)}`);
-  return parts.join(', ');
-}
-
-async function goneRestarts(controller: Controller): Promise<number> {
-  const text = await controller.metrics.registry.getSingleMetricAsString('ecr_warden_watch_restarts_total');
-  const match = /\{reason="gone"\} (\d+)/.exec(text);
-  return match ? Number(match[1]) : 0;
-}
-
-function countImageInfo(text: string): number {
-  let n = 0;
-  for (
-    let at = text.indexOf('\necr_warden_image_info{');
-    at >= 0;
-    at = text.indexOf('\necr_warden_image_info{', at + 1)
-  )
-    n++;
-  return n;
-}
-
-if (process.argv.includes(MEASURE_FLAG)) {
-  const table = await measure();
-  process.send?.(table);
-  process.disconnect();
-} else if (import.meta.main) {
-  printTable(await runInventoryBench());
-}
+if (import.meta.main) printTable(await runInventoryBench());

@@ -1,13 +1,16 @@
 /**
  * No Docker engine runs here, so the Dockerfile is checked statically: what it copies exists
- * (in the build context, or produced by the build stage), what it runs is what the TypeScript
- * build emits, and the runtime is a pinned Node 24 image running as a non-root user.
+ * (in the build context, or produced by the build stage), what it runs is the file the bundler
+ * emits (test/bundle.test.ts runs that file as a program), and the runtime is a pinned Node 24
+ * image running as a non-root user.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { PROGRAM_BUNDLE } from '../scripts/bundle.ts';
+import { IMAGE_ENV } from '../bench/inventory.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -143,16 +146,19 @@ function lastWorkdir(stage: Stage, before = stage.instructions.length): string {
   return workdir;
 }
 
-/** Where the compiled CLI lands: what `tsc -p tsconfig.build.json` emits for src/cli.ts. */
+/** Where the npm package's CLI lands: what `tsc -p tsconfig.build.json` emits for src/cli.ts. */
 function emittedCli(): string {
   const { outDir, rootDir } = tsconfigBuild.compilerOptions;
   const source = relative(join(ROOT, rootDir), join(ROOT, 'src/cli.ts'));
   return posix.join(outDir, source.replace(/\.ts$/, '.js'));
 }
 
+/** Where `npm run bundle` writes the program, relative to the repository root. */
+const BUNDLE = relative(ROOT, PROGRAM_BUNDLE).split('\\').join('/');
+
 /**
  * Paths (absolute, in the build stage) that exist when the stage ends: what it copied in, and
- * what its RUN steps produce (npm ci: node_modules; npm run build: tsconfig.build.json's outDir).
+ * what its RUN steps produce (npm ci: node_modules; npm run bundle: the bundled program).
  */
 function producedByBuildStage(): Set<string> {
   const produced = new Set<string>();
@@ -169,8 +175,7 @@ function producedByBuildStage(): Set<string> {
     }
     if (instruction.keyword === 'RUN') {
       if (/\bnpm ci\b/.test(instruction.args)) produced.add(inStage(workdir, 'node_modules'));
-      if (/\bnpm run build\b/.test(instruction.args))
-        produced.add(inStage(workdir, tsconfigBuild.compilerOptions.outDir));
+      if (/\bnpm run bundle\b/.test(instruction.args)) produced.add(inStage(workdir, BUNDLE));
     }
   });
   return produced;
@@ -203,23 +208,21 @@ describe('Dockerfile', () => {
     }
   });
 
-  test('gives the build everything tsconfig.build.json reads but the simulators', () => {
+  test('gives the bundler everything it reads, and no simulator', () => {
     const copied = producedByBuildStage();
     const workdir = lastWorkdir(buildStage);
-    for (const needed of [
-      'package.json',
-      'package-lock.json',
-      'tsconfig.build.json',
-      tsconfigBuild.extends,
-      ...(tsconfigBuild.include ?? []).filter((dir) => !NOT_IN_IMAGE.includes(dir)),
-    ]) {
-      if (needed === undefined) continue;
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts', 'src']) {
       assert.ok(copied.has(inStage(workdir, needed)), `${needed} is copied into the build stage`);
     }
-    assert.match(packageJson.scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
+    assert.equal(packageJson.scripts.bundle, 'node scripts/bundle.ts');
+    const runs = buildStage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    assert.ok(
+      runs.some((run) => /^npm ci\b/.test(run)),
+      'the lockfile decides what is bundled',
+    );
   });
 
-  test('copies into the runtime only what the build stage produced, dev dependencies pruned', () => {
+  test('copies into the runtime the bundled program alone: no node_modules, no package.json', () => {
     const produced = producedByBuildStage();
     const copies = runtimeStage.instructions
       .filter((i) => i.keyword === 'COPY')
@@ -230,27 +233,44 @@ describe('Dockerfile', () => {
       for (const source of copy.sources)
         assert.ok(produced.has(posix.normalize(source)), `${source} is produced by the build`);
     }
-    const runs = buildStage.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-    assert.ok(
-      runs.some((run) => /npm prune --omit=dev --omit=optional/.test(run)),
-      'dev and optional dependencies are pruned before node_modules is copied',
+    assert.deepEqual(
+      copies.flatMap((c) => c.sources),
+      [inStage(lastWorkdir(buildStage), BUNDLE)],
     );
-    const copied = copies.flatMap((c) => c.sources.map((s) => posix.basename(s)));
-    assert.ok(copied.includes('package.json'), 'package.json ("type": "module") is in the runtime');
   });
 
-  test('starts the compiled CLI that the build emits, with serve as the default command', () => {
+  test('starts the bundled program, with serve as the default command', () => {
     const entrypoint = runtimeStage.instructions.find((i) => i.keyword === 'ENTRYPOINT');
     const cmd = runtimeStage.instructions.find((i) => i.keyword === 'CMD');
     assert.ok(entrypoint && cmd, 'ENTRYPOINT and CMD are set');
     const entry = JSON.parse(entrypoint.args) as string[];
     const args = JSON.parse(cmd.args) as string[];
     assert.equal(entry[0], 'node');
-    const cli = emittedCli();
-    assert.equal(entry[1], inStage(lastWorkdir(runtimeStage), cli), 'the entrypoint is the emitted cli.js');
-    assert.equal(packageJson.bin['ecr-warden'], cli, 'the package bin is the same file');
+    const copy = runtimeStage.instructions
+      .filter((i) => i.keyword === 'COPY')
+      .map((i) => parseCopy(i.args))
+      .find((c) => c.sources.includes(inStage(lastWorkdir(buildStage), BUNDLE)));
+    assert.ok(copy, 'the bundle is copied');
+    assert.equal(
+      entry[1],
+      inStage(lastWorkdir(runtimeStage), copy.destination),
+      'the entrypoint is the bundle',
+    );
+    // The npm package runs the TypeScript build instead (dist/src, with dist/sim for the demo).
+    assert.equal(packageJson.bin['ecr-warden'], emittedCli());
     assert.equal(args[0], 'serve');
     assert.deepEqual(args.slice(1), ['--config', '/etc/ecr-warden/config.yaml']);
+  });
+
+  test('sets the environment the inventory benchmark measures memory in', () => {
+    const env: Record<string, string> = {};
+    for (const instruction of runtimeStage.instructions.filter((i) => i.keyword === 'ENV')) {
+      for (const pair of instruction.args.split(/\s+/)) {
+        const [name, value] = pair.split('=') as [string, string];
+        env[name] = value;
+      }
+    }
+    assert.deepEqual(env, IMAGE_ENV);
   });
 
   test('runs as a numeric non-root user, the one the chart runs the pod as', () => {
@@ -272,14 +292,14 @@ describe('the runtime image', () => {
       assert.equal(ignoredByDockerignore(dockerignore, dir), true, `${dir}/ stays out of the build context`);
       assert.equal(ignoredByDockerignore(dockerignore, `${dir}/ecr/index.ts`), true);
     }
-    assert.notEqual(tsconfigBuild.compilerOptions.sourceMap, true, 'the build emits no source maps');
+    assert.notEqual(tsconfigBuild.compilerOptions.sourceMap, true, 'the npm build emits no source maps');
     const copiedIntoBuild = buildStage.instructions
       .filter((i) => i.keyword === 'COPY')
       .flatMap((i) => parseCopy(i.args).sources);
     for (const dir of NOT_IN_IMAGE) assert.ok(!copiedIntoBuild.includes(dir), `${dir} is not copied`);
   });
 
-  test('prunes selfsigned, which only the demo uses, as the one optional dependency', () => {
+  test('keeps selfsigned, which only the demo uses, an optional dependency of the npm package', () => {
     assert.equal(packageJson.dependencies.selfsigned, undefined);
     assert.ok(packageJson.optionalDependencies?.selfsigned, 'selfsigned is an optional dependency');
     const optional = Object.keys(packageJson.optionalDependencies ?? {});
@@ -302,7 +322,13 @@ describe('.dockerignore', () => {
     ]) {
       assert.equal(ignoredByDockerignore(dockerignore, path), true, path);
     }
-    for (const path of ['src/cli.ts', 'package.json', 'package-lock.json', 'tsconfig.build.json']) {
+    for (const path of [
+      'src/cli.ts',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'scripts/bundle.ts',
+    ]) {
       assert.equal(ignoredByDockerignore(dockerignore, path), false, path);
     }
   });

@@ -38,7 +38,9 @@ const MAX_INTEGER_DIGITS = 22;
 const MAX_FRACTION_DIGITS = 15;
 
 const NUMBER = /^(\d*)(?:\.(\d*))?/;
-const UNIT = /^[a-zA-Zµμ]+/;
+// µ and μ (micro sign, Greek mu) escaped: the program's one non-ASCII character would make V8 hold
+// the whole bundled source as a two-byte string (scripts/bundle.ts).
+const UNIT = /^[a-zA-Z\u00b5\u03bc]+/;
 
 /**
  * Parses a duration into milliseconds (fractional below one millisecond: `1500us` → 1.5).
