@@ -2,16 +2,20 @@
  * The controller carries only itself: `serve`, `check` and `report` load no simulator module, and
  * `demo` loads the simulators on demand. Checked on the modules Node actually loads, through a
  * load hook in the child process, not on what the sources seem to import.
+ *
+ * And of @kubernetes/client-node it takes only the few values it needs, none of the generated API
+ * classes: a bundle of the controller then leaves out the ObjectSerializer and its model classes.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'src/cli.ts');
@@ -161,6 +165,117 @@ describe('the build', () => {
     assert.equal(
       child.stderr,
       'ecr-warden: the demo is not part of the container image; run it from the npm package: npx ecr-warden demo\n',
+    );
+  });
+});
+
+/**
+ * The values src/ may import from @kubernetes/client-node. Type imports are free (they vanish when
+ * compiled); a value import of anything else, above all a generated API class (CoreV1Api,
+ * CustomObjectsApi…) or a model (V1MicroTime), brings in client-node's ObjectSerializer with every
+ * model class: megabytes of memory. src/kube/rest.ts is the client for such calls.
+ */
+const CLIENT_NODE = '@kubernetes/client-node';
+const CLIENT_NODE_VALUES = new Set([
+  'KubeConfig',
+  'Watch',
+  'ApiException',
+  'RequestContext',
+  'HttpMethod',
+  'IsomorphicFetchHttpLibrary',
+  'ResponseContext',
+]);
+
+/** Every value src/ imports from client-node that is not allowed, as `file: what`. */
+function clientNodeValueImports(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const out: string[] = [];
+  const fromClientNode = (specifier: ts.Expression | undefined) =>
+    specifier !== undefined &&
+    ts.isStringLiteral(specifier) &&
+    (specifier.text === CLIENT_NODE || specifier.text.startsWith(`${CLIENT_NODE}/`));
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && fromClientNode(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const where = (node.moduleSpecifier as ts.StringLiteral).text;
+      if (where !== CLIENT_NODE) out.push(`${file}: a module inside the package (${where})`);
+      else if (!clause) out.push(`${file}: the whole package, for its side effects`);
+      else if (!clause.isTypeOnly) {
+        if (clause.name) out.push(`${file}: a default import (${clause.name.text})`);
+        const bindings = clause.namedBindings;
+        if (bindings && ts.isNamespaceImport(bindings)) out.push(`${file}: * as ${bindings.name.text}`);
+        if (bindings && ts.isNamedImports(bindings)) {
+          for (const element of bindings.elements) {
+            const name = (element.propertyName ?? element.name).text;
+            if (!element.isTypeOnly && !CLIENT_NODE_VALUES.has(name)) out.push(`${file}: ${name}`);
+          }
+        }
+      }
+    } else if (ts.isExportDeclaration(node) && fromClientNode(node.moduleSpecifier) && !node.isTypeOnly) {
+      const clause = node.exportClause;
+      if (!clause || !ts.isNamedExports(clause)) out.push(`${file}: export * from the package`);
+      else {
+        for (const element of clause.elements) {
+          const name = (element.propertyName ?? element.name).text;
+          if (!element.isTypeOnly && !CLIENT_NODE_VALUES.has(name))
+            out.push(`${file}: ${name} (re-exported)`);
+        }
+      }
+    } else if (
+      (ts.isCallExpression(node) &&
+        (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+          (ts.isIdentifier(node.expression) && node.expression.text === 'require')) &&
+        node.arguments.some((arg) => fromClientNode(arg))) ||
+      (ts.isImportEqualsDeclaration(node) &&
+        ts.isExternalModuleReference(node.moduleReference) &&
+        fromClientNode(node.moduleReference.expression))
+    ) {
+      out.push(`${file}: the whole package, loaded at run time`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
+describe('what the controller takes from client-node', () => {
+  it('no value import from @kubernetes/client-node in src/ but the allowed few', async () => {
+    const src = join(ROOT, 'src');
+    const files = (await readdir(src, { recursive: true })).map(String).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length > 50, 'the scan sees the sources');
+    const found: string[] = [];
+    let importing = 0;
+    for (const file of files) {
+      const text = await readFile(join(src, file), 'utf8');
+      if (text.includes(CLIENT_NODE)) importing++;
+      found.push(...clientNodeValueImports(relative(ROOT, join(src, file)), text));
+    }
+    assert.ok(importing >= 5, 'the scan sees the files that import client-node');
+    assert.deepEqual(found, []);
+  });
+
+  it('the scan tells value imports from type imports', () => {
+    const scan = (text: string) => clientNodeValueImports('x.ts', text);
+    assert.deepEqual(scan(`import { KubeConfig, type V1Pod } from '${CLIENT_NODE}';`), []);
+    assert.deepEqual(scan(`import type { CoreV1Api, V1Lease } from '${CLIENT_NODE}';`), []);
+    assert.deepEqual(scan(`export type { V1Pod } from '${CLIENT_NODE}';`), []);
+    assert.deepEqual(
+      scan(
+        `import {\n  ApiException,\n  CoordinationV1Api,\n  type V1Lease,\n  V1MicroTime as Micro,\n} from '${CLIENT_NODE}';`,
+      ),
+      ['x.ts: CoordinationV1Api', 'x.ts: V1MicroTime'],
+    );
+    assert.deepEqual(scan(`import * as k8s from '${CLIENT_NODE}';`), ['x.ts: * as k8s']);
+    assert.deepEqual(scan(`import k8s from '${CLIENT_NODE}';`), ['x.ts: a default import (k8s)']);
+    assert.deepEqual(scan(`export { CustomObjectsApi } from '${CLIENT_NODE}';`), [
+      'x.ts: CustomObjectsApi (re-exported)',
+    ]);
+    assert.deepEqual(scan(`const k = await import('${CLIENT_NODE}');`), [
+      'x.ts: the whole package, loaded at run time',
+    ]);
+    assert.deepEqual(
+      scan(`import { ObjectSerializer } from '${CLIENT_NODE}/dist/gen/models/ObjectSerializer.js';`),
+      [`x.ts: a module inside the package (${CLIENT_NODE}/dist/gen/models/ObjectSerializer.js)`],
     );
   });
 });

@@ -12,9 +12,9 @@ import {
 } from './helpers/findings.ts';
 
 /**
- * Events on pods, written by the real recorder through @kubernetes/client-node to the Kubernetes
- * simulator, with the findings set by hand and time moved by a manual clock (the simulator reads the
- * same clock, so its write log is in the recorder's time).
+ * Events on pods, written by the real recorder through its Kubernetes client (KubeRest) to the
+ * Kubernetes simulator, with the findings set by hand and time moved by a manual clock (the
+ * simulator reads the same clock, so its write log is in the recorder's time).
  */
 
 const MINUTE = 60_000;

@@ -24,9 +24,9 @@ import {
 } from './helpers/findings.ts';
 
 /**
- * OpenReports Reports, written by the real writer through @kubernetes/client-node's custom-objects
- * API to the Kubernetes simulator serving the chart's CRDs, with the findings set by hand and time
- * moved by a manual clock that the simulator shares.
+ * OpenReports Reports, written by the real writer through its Kubernetes client (KubeRest) to the
+ * Kubernetes simulator serving the chart's CRDs, with the findings set by hand and time moved by a
+ * manual clock that the simulator shares.
  */
 
 type Report = KubeObject & {

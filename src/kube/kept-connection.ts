@@ -1,18 +1,7 @@
-import {
-  createConfiguration,
-  type KubeConfig,
-  type RequestContext,
-  type SecurityAuthentication,
-  ServerConfiguration,
-  setHeaderMiddleware,
-} from '@kubernetes/client-node';
+import type { KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
-import { VERSION } from '../version.ts';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
-
-/** What `createConfiguration` makes: the argument every generated client-node API class takes. */
-type ApiConfiguration = ReturnType<typeof createConfiguration>;
 
 /**
  * The authentication of an API client whose requests share one kept-alive connection pool.
@@ -59,14 +48,10 @@ export class KeptConnection implements SecurityAuthentication {
     void kept?.destroy().catch(() => undefined);
   }
 
-  /** A configuration for a generated client-node API class (`new CoordinationV1Api(config)`). */
-  apiConfiguration(): ApiConfiguration {
+  /** The URL of the kubeconfig's current cluster, which every request's path is appended to. */
+  server(): string {
     const cluster = this.#kubeConfig.getCurrentCluster();
     if (!cluster) throw new WardenError('ERR_KUBE_CONFIG', 'the kubeconfig has no current cluster');
-    return createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: this },
-      middleware: [setHeaderMiddleware('User-Agent', `ecr-warden/${VERSION}`)],
-    });
+    return cluster.server;
   }
 }

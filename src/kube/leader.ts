@@ -1,7 +1,8 @@
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { KubeConfig, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import { answerWithin } from '../util/answer-within.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { KeptConnection } from './kept-connection.ts';
+import { apiPath, KubeRest, microTime } from './rest.ts';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -25,6 +26,16 @@ export interface LeaderElectionOptions {
  * or it did not answer within the time the attempt had.
  */
 type AttemptOutcome = 'leading' | 'held-by-other' | 'failed' | 'timed-out';
+
+/**
+ * A coordination.k8s.io/v1 Lease as JSON: client-node's V1Lease, but its MicroTimes are the strings
+ * the apiserver sends (V1MicroTime was a Date). Fields the controller does not name (metadata the
+ * apiserver keeps, spec fields of newer versions) are kept as read and written back.
+ */
+type Lease = Omit<V1Lease, 'metadata' | 'spec'> & {
+  metadata?: { name?: string; namespace?: string };
+  spec?: Omit<V1LeaseSpec, 'acquireTime' | 'renewTime'> & { acquireTime?: string; renewTime?: string };
+};
 
 function status(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -50,13 +61,13 @@ function status(err: unknown): number | undefined {
  */
 export class LeaderElector {
   readonly #o: Required<Omit<LeaderElectionOptions, 'log' | 'now'>> & { log: Logger; now: () => number };
-  readonly #api: CoordinationV1Api;
+  readonly #api: KubeRest;
   readonly #connection: KeptConnection;
   #leading = false;
   #stopped = false;
   #timer: NodeJS.Timeout | null = null;
   #lastRenew = 0;
-  #observed: V1Lease | null = null;
+  #observed: Lease | null = null;
   /** The lease's spec as last read, to notice when it changes… */
   #observedRecord = '';
   /** …and when, on this replica's clock: expiry is judged from here, never from times in the lease. */
@@ -74,7 +85,7 @@ export class LeaderElector {
       now: options.now ?? Date.now,
     };
     this.#connection = new KeptConnection(options.kubeConfig);
-    this.#api = new CoordinationV1Api(this.#connection.apiConfiguration());
+    this.#api = new KubeRest(this.#connection);
   }
 
   get isLeader(): boolean {
@@ -151,9 +162,9 @@ export class LeaderElector {
   }
 
   /**
-   * One attempt, given up after `ms` and its requests aborted: client-node's requests wait minutes
-   * on a silent apiserver, and a leader must step down within its renew deadline — before a follower
-   * may take over — or two replicas would run the inventory.
+   * One attempt, given up after `ms` and its requests aborted: a request waits minutes on a silent
+   * apiserver, and a leader must step down within its renew deadline — before a follower may take
+   * over — or two replicas would run the inventory.
    */
   async #attemptWithin(ms: number): Promise<AttemptOutcome> {
     const abort = new AbortController();
@@ -182,30 +193,31 @@ export class LeaderElector {
    */
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<AttemptOutcome> {
     const { namespace, leaseName: name, identity } = this.#o;
-    const now = new V1MicroTime(this.#o.now());
+    const now = microTime(this.#o.now());
     const leaseDurationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.#api.readNamespacedLease({ name, namespace });
+      lease = await this.#api.get<Lease>(leasePath(namespace, name));
     } catch (err) {
       if (status(err) !== 404) return this.#failed(err, 'cannot read the lease', signal);
       if (signal.aborted) return 'failed';
       try {
-        this.#observed = await this.#api.createNamespacedLease({
-          namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: identity,
-              leaseDurationSeconds,
-              acquireTime: now,
-              renewTime: now,
-              leaseTransitions: 0,
-            },
+        const body: Lease = {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
           },
-        });
+        };
+        this.#observed = await this.#api.create<Lease>(
+          apiPath`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+          body,
+        );
         return 'leading';
       } catch (createErr) {
         // 409: another replica created it first.
@@ -232,19 +244,15 @@ export class LeaderElector {
     const takingOver = holder !== identity;
     if (signal.aborted) return 'failed';
     try {
-      this.#observed = await this.#api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          ...lease,
-          spec: {
-            ...spec,
-            holderIdentity: identity,
-            leaseDurationSeconds,
-            renewTime: now,
-            acquireTime: takingOver ? now : spec.acquireTime,
-            leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== '' ? 1 : 0),
-          },
+      this.#observed = await this.#api.replace<Lease>(leasePath(namespace, name), {
+        ...lease,
+        spec: {
+          ...spec,
+          holderIdentity: identity,
+          leaseDurationSeconds,
+          renewTime: now,
+          acquireTime: takingOver ? now : spec.acquireTime,
+          leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder !== '' ? 1 : 0),
         },
       });
     } catch (err) {
@@ -271,18 +279,14 @@ export class LeaderElector {
     const lease = this.#observed;
     if (!lease?.metadata?.name) return;
     try {
-      await this.#api.replaceNamespacedLease({
-        name: this.#o.leaseName,
-        namespace: this.#o.namespace,
-        body: {
-          ...lease,
-          // As client-go: no holder and a 1 s duration, so any replica may take it immediately.
-          spec: {
-            ...lease.spec,
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            renewTime: new V1MicroTime(this.#o.now()),
-          },
+      await this.#api.replace(leasePath(this.#o.namespace, this.#o.leaseName), {
+        ...lease,
+        // As client-go: no holder and a 1 s duration, so any replica may take it immediately.
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(this.#o.now()),
         },
       });
       this.#o.log.info('lease released');
@@ -290,4 +294,8 @@ export class LeaderElector {
       this.#o.log.warn({ err }, 'could not release the lease; it will expire');
     }
   }
+}
+
+function leasePath(namespace: string, name: string): string {
+  return apiPath`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`;
 }

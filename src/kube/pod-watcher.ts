@@ -10,6 +10,7 @@ import {
 import { WardenError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { Backoff } from './backoff.ts';
+import { parseOrText, readText } from './response.ts';
 import { StringPool, type TrackedPod, trimPod } from './trim.ts';
 
 /** Where the watcher delivers pods. `scope` is the namespace a list covered, or null for all. */
@@ -281,7 +282,7 @@ export class PodWatcher {
 
   async #fetchPage(request: RequestContext): Promise<{ response: ResponseContext; text: string }> {
     const response = await this.#http.send(request).toPromise();
-    return { response, text: await readBody(response.body.stream(), () => response.body.text()) };
+    return { response, text: await readText(response) };
   }
 
   /** One watch stream, from `resourceVersion` until it ends; says why it ended and where it got to. */
@@ -371,25 +372,5 @@ export class PodWatcher {
         })
         .catch((err: unknown) => onDone(err ?? new Error('watch failed')));
     });
-  }
-}
-
-/** A response body as text, decoded chunk by chunk as it arrives. */
-async function readBody(
-  stream: ReadableStream<Uint8Array> | null,
-  whole: () => Promise<string>,
-): Promise<string> {
-  if (!stream) return whole();
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  return text + decoder.decode();
-}
-
-function parseOrText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  EventsV1Api,
-  type EventsV1Event,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  V1MicroTime,
-} from '@kubernetes/client-node';
+import type { EventsV1Event, KubeConfig } from '@kubernetes/client-node';
 import { KeptConnection } from '../kube/kept-connection.ts';
+import { apiPath, KubeRest, microTime } from '../kube/rest.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { apiFailure, backoffMs, isRetryable } from './api-errors.ts';
 import { systemClock, type WriterClock } from './clock.ts';
@@ -153,7 +147,20 @@ export function eventName(
   return `${prefix}.${hash}`;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/**
+ * An events.k8s.io/v1 Event as JSON: client-node's EventsV1Event, but eventTime and
+ * series.lastObservedTime are the MicroTime strings of the wire (V1MicroTime was a Date).
+ */
+type Event = Omit<EventsV1Event, 'metadata' | 'eventTime' | 'series'> & {
+  metadata?: { name?: string; namespace?: string };
+  eventTime?: string;
+  series?: { count: number; lastObservedTime: string };
+};
+
+function eventPath(namespace: string, name?: string): string {
+  const events = apiPath`/apis/events.k8s.io/v1/namespaces/${namespace}/events`;
+  return name === undefined ? events : events + apiPath`/${name}`;
+}
 
 export class EventRecorder {
   readonly #source: FindingsSource;
@@ -162,7 +169,7 @@ export class EventRecorder {
   readonly #warn: LogThrottle;
   readonly #clock: WriterClock;
   readonly #connection: KeptConnection;
-  readonly #api: EventsV1Api;
+  readonly #api: KubeRest;
   readonly #loop: TickLoop;
   readonly #perObjectLimit: RateLimit;
   readonly #overallLimit: RateLimit;
@@ -200,7 +207,7 @@ export class EventRecorder {
     this.#requestTimeoutMs = positive(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs');
     this.#maxBackoffMs = positive(options.maxBackoffMs ?? 5 * 60_000, 'maxBackoffMs');
     this.#connection = new KeptConnection(options.kubeConfig);
-    this.#api = new EventsV1Api(this.#connection.apiConfiguration());
+    this.#api = new KubeRest(this.#connection);
     this.#perObject = new KeyedBuckets(this.#perObjectLimit, this.#maxBuckets);
     this.#overall = new TokenBucket(this.#overallLimit, this.#clock.now());
     this.#loop = new TickLoop(
@@ -415,9 +422,9 @@ export class EventRecorder {
 
   async #create(entry: Entry): Promise<void> {
     const about = entry.about!;
-    const body: EventsV1Event = {
+    const body: Event = {
       metadata: { name: entry.name, namespace: entry.namespace },
-      eventTime: new V1MicroTime(entry.firstSeenAt),
+      eventTime: microTime(entry.firstSeenAt),
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: this.#instance,
       action: EVENT_ACTION,
@@ -434,9 +441,9 @@ export class EventRecorder {
     };
     // Created again after the apiserver forgot it (TTL): the series goes on where it was.
     if (entry.count >= 2) {
-      body.series = { count: entry.count, lastObservedTime: new V1MicroTime(this.#clock.now()) };
+      body.series = { count: entry.count, lastObservedTime: microTime(this.#clock.now()) };
     }
-    await this.#api.createNamespacedEvent({ namespace: entry.namespace, body });
+    await this.#api.create(eventPath(entry.namespace), body);
     const now = this.#clock.now();
     entry.written = true;
     entry.lastWrittenAt = now;
@@ -446,7 +453,7 @@ export class EventRecorder {
 
   /** Continues the Event another recorder (this one before a restart, or another replica) wrote. */
   async #read(entry: Entry): Promise<void> {
-    const event = await this.#api.readNamespacedEvent({ namespace: entry.namespace, name: entry.name });
+    const event = await this.#api.get<Event>(eventPath(entry.namespace, entry.name));
     this.#continueSeries(entry, event);
     this.#stats.adopted++;
     this.#schedule(entry, Math.max(this.#clock.now(), entry.lastWrittenAt + this.#seriesIntervalMs));
@@ -455,15 +462,15 @@ export class EventRecorder {
   async #refreshSeries(entry: Entry): Promise<void> {
     const now = this.#clock.now();
     const count = entry.count + 1;
-    const body = { series: { count, lastObservedTime: new V1MicroTime(now) } };
-    await this.#api.patchNamespacedEvent({ namespace: entry.namespace, name: entry.name, body }, mergePatch);
+    const body = { series: { count, lastObservedTime: microTime(now) } };
+    await this.#api.mergePatch(eventPath(entry.namespace, entry.name), body);
     entry.count = count;
     entry.lastWrittenAt = now;
     this.#stats.seriesUpdates++;
     this.#schedule(entry, now + this.#seriesIntervalMs);
   }
 
-  #continueSeries(entry: Entry, event: EventsV1Event): void {
+  #continueSeries(entry: Entry, event: Event): void {
     entry.written = true;
     entry.adopt = false;
     entry.count = Math.max(entry.count, event.series?.count ?? 1);
@@ -537,12 +544,12 @@ export class EventRecorder {
     try {
       do {
         this.#connection.signal = AbortSignal.any([signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
-        const page = await this.#api.listEventForAllNamespaces({
+        const page = await this.#api.list<Event>('/apis/events.k8s.io/v1/events', {
+          continue: cont,
           fieldSelector: `reportingController=${REPORTING_CONTROLLER}`,
           limit: LIST_PAGE,
-          ...(cont ? { _continue: cont } : {}),
         });
-        for (const event of page.items) {
+        for (const event of page.items ?? []) {
           const name = event.metadata?.name;
           const namespace = event.metadata?.namespace;
           if (!name || !namespace || !NAME_PATTERN.test(name) || this.#entries.has(name)) continue;
@@ -566,7 +573,7 @@ export class EventRecorder {
           this.#entries.set(name, entry);
           this.#stats.adopted++;
         }
-        cont = page.metadata?._continue || undefined;
+        cont = page.metadata?.continue || undefined;
       } while (cont && !signal.aborted);
     } catch (err) {
       if (signal.aborted) return;
@@ -583,9 +590,10 @@ export class EventRecorder {
   }
 }
 
-function timeOf(value: Date | string | undefined | null): number | undefined {
+/** Epoch milliseconds of a time as the apiserver writes it; undefined when absent or unreadable. */
+function timeOf(value: string | undefined | null): number | undefined {
   if (value === undefined || value === null) return undefined;
-  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
 }
 

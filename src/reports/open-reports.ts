@@ -1,5 +1,6 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KeptConnection } from '../kube/kept-connection.ts';
+import { apiPath, KubeRest, MAX_RESPONSE_BYTES } from '../kube/rest.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { apiFailure, backoffMs } from './api-errors.ts';
 import { systemClock, type WriterClock } from './clock.ts';
@@ -20,7 +21,7 @@ import type { FindingsSource, PodFindings } from './types.ts';
 
 /**
  * OpenReports (SPEC section 11): one `Report` named `ecr-warden` per namespace that has something to
- * report, written through client-node's custom-objects API.
+ * report, written as custom objects through KubeRest.
  *
  * Each tick, when the inventory's version has changed, the writer builds every namespace's Report
  * (open-report.ts) and compares its digest with the digest of what the apiserver holds; a namespace
@@ -33,10 +34,16 @@ import type { FindingsSource, PodFindings } from './types.ts';
  * deletes the Reports of namespaces that have nothing left.
  */
 
-const GROUP = 'openreports.io';
-const VERSION = 'v1alpha1';
-const PLURAL = 'reports';
+/** The Reports of every namespace (openreports.io/v1alpha1). */
+const REPORTS = '/apis/openreports.io/v1alpha1/reports';
+/**
+ * Reports per list page at most. A page holds fewer when that many Reports of the largest size
+ * (limits.maxBytes, plus STORED_OVERHEAD_BYTES for what the apiserver adds: metadata, managedFields)
+ * would not fit in one answer of MAX_RESPONSE_BYTES, which the client refuses to read past: 500
+ * Reports near the default 768 KiB bound would be some 400 MiB, so by default a page holds 19.
+ */
 const LIST_PAGE = 500;
+const STORED_OVERHEAD_BYTES = 64 * 1024;
 /** Attempts at one write when each is refused with a conflict, before waiting for the next tick. */
 const CONFLICT_ATTEMPTS = 3;
 
@@ -107,7 +114,8 @@ export class OpenReportsWriter {
   readonly #warn: LogThrottle;
   readonly #clock: WriterClock;
   readonly #connection: KeptConnection;
-  readonly #api: CustomObjectsApi;
+  readonly #api: KubeRest;
+  readonly #listPage: number;
   readonly #loop: TickLoop;
   readonly #minIntervalMs: number;
   readonly #limits: ReportLimits;
@@ -143,7 +151,9 @@ export class OpenReportsWriter {
     this.#maxBackoffMs = nonNegative(options.maxBackoffMs ?? 5 * 60_000, 'maxBackoffMs');
     this.#resyncMs = nonNegative(options.resyncMs ?? 10 * 60_000, 'resyncMs');
     this.#connection = new KeptConnection(options.kubeConfig);
-    this.#api = new CustomObjectsApi(this.#connection.apiConfiguration());
+    this.#api = new KubeRest(this.#connection);
+    const fit = Math.floor(MAX_RESPONSE_BYTES / (this.#limits.maxBytes + STORED_OVERHEAD_BYTES));
+    this.#listPage = Math.max(1, Math.min(LIST_PAGE, fit));
     const tickMs = options.tickMs ?? 1000;
     if (!(tickMs > 0)) throw new RangeError(`tickMs must be positive, got ${tickMs}`);
     this.#loop = new TickLoop(this.#clock, tickMs, (signal) => this.#tick(signal), this.#log);
@@ -304,14 +314,10 @@ export class OpenReportsWriter {
         let written: Record<string, unknown>;
         if (state.exists && state.resourceVersion) {
           body.metadata.resourceVersion = state.resourceVersion;
-          written = await this.#api.replaceNamespacedCustomObject({
-            ...ref(namespace),
-            name: REPORT_NAME,
-            body,
-          });
+          written = await this.#api.replace(reportPath(namespace), body);
           this.#stats.replaced++;
         } else {
-          written = await this.#api.createNamespacedCustomObject({ ...ref(namespace), body });
+          written = await this.#api.create(reportsPath(namespace), body);
           this.#stats.created++;
         }
         state.exists = true;
@@ -334,10 +340,7 @@ export class OpenReportsWriter {
   /** Reads the namespace's Report into the state; false when there is none. */
   async #reread(namespace: string, state: NamespaceState): Promise<boolean> {
     try {
-      const current = (await this.#api.getNamespacedCustomObject({
-        ...ref(namespace),
-        name: REPORT_NAME,
-      })) as Record<string, unknown>;
+      const current = await this.#api.get<Record<string, unknown>>(reportPath(namespace));
       state.exists = true;
       state.resourceVersion = resourceVersionOf(current);
       state.written = reportDigest(current);
@@ -353,7 +356,7 @@ export class OpenReportsWriter {
 
   async #delete(namespace: string, state: NamespaceState): Promise<void> {
     try {
-      await this.#api.deleteNamespacedCustomObject({ ...ref(namespace), name: REPORT_NAME });
+      await this.#api.delete(reportPath(namespace));
       this.#stats.deleted++;
     } catch (err) {
       if (apiFailure(err).status !== 404) throw err;
@@ -402,17 +405,15 @@ export class OpenReportsWriter {
   async #readBackReports(signal: AbortSignal): Promise<boolean> {
     let cont: string | undefined;
     const listed = new Map<string, Record<string, unknown>>();
-    this.#connection.signal = AbortSignal.any([signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
     try {
       do {
-        const page = (await this.#api.listClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
+        // Each page has the time of one request: pages may be small (#listPage), and many.
+        this.#connection.signal = AbortSignal.any([signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
+        const page = await this.#api.list<Record<string, unknown>>(REPORTS, {
+          continue: cont,
           fieldSelector: `metadata.name=${REPORT_NAME}`,
-          limit: LIST_PAGE,
-          ...(cont ? { _continue: cont } : {}),
-        })) as { items?: Array<Record<string, unknown>>; metadata?: { continue?: string } };
+          limit: this.#listPage,
+        });
         for (const item of page.items ?? []) {
           const metadata = (item.metadata ?? {}) as { namespace?: string; resourceVersion?: string };
           if (item.source !== REPORT_SOURCE || !metadata.namespace) continue;
@@ -458,8 +459,12 @@ export class OpenReportsWriter {
   }
 }
 
-function ref(namespace: string) {
-  return { group: GROUP, version: VERSION, plural: PLURAL, namespace };
+function reportsPath(namespace: string): string {
+  return apiPath`/apis/openreports.io/v1alpha1/namespaces/${namespace}/reports`;
+}
+
+function reportPath(namespace: string): string {
+  return apiPath`/apis/openreports.io/v1alpha1/namespaces/${namespace}/reports/${REPORT_NAME}`;
 }
 
 function newState(): NamespaceState {
