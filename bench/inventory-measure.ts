@@ -20,13 +20,8 @@ import type { Ready, SimCommand, SimReply } from './sim-server.ts';
 import { formatBytes, formatCount, formatMs, median, type Row, type Table } from './table.ts';
 
 export const MEASURE_FLAG = '--inventory-bench-measure';
-/**
- * The chart's default memory limit (512Mi). Node sizes V8's heap from the container's memory limit:
- * the old generation gets a quarter of it times two on 64-bit (256 MiB), and a heap that small gets a
- * semi-space of old/256, at least 1 MiB. On this machine Node would size it from the host's memory
- * instead (a 64 MiB semi-space from 24 GiB), which no pod under the chart's limit sees.
- */
-export const POD_HEAP_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=1'];
+/** V8's heap flags this process was started with: the chart's NODE_OPTIONS (bench/inventory.ts). */
+const heapFlags = () => process.execArgv.filter((flag) => flag !== '--expose-gc');
 
 const RSS_TARGET_MIB = 150;
 const HEAP_PER_POD_TARGET = 2048;
@@ -217,7 +212,7 @@ async function measure(): Promise<Table> {
       `steady RSS, where: ${describeBreakdown(steady)}`,
       `RSS before the first pod (the program loaded, the controller not started), where: ${describeBreakdown(before)}`,
       `Node alone: a process of the same node binary and flags that loads nothing`,
-      `V8 heap sized as in the chart's 512Mi pod (${POD_HEAP_FLAGS.join(' ')}), and the image's environment (${['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].map((name) => `${name}=${process.env[name] ?? 'unset'}`).join(' ')}); the controller runs bundled, as the image ships it (scripts/bundle.ts)`,
+      `V8 heap sized by the chart's NODE_OPTIONS (${heapFlags().join(' ')}), and the image's environment (${['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].map((name) => `${name}=${process.env[name] ?? 'unset'}`).join(' ')}); the controller runs bundled, as the image ships it (scripts/bundle.ts)`,
     );
 
     // ---- the peer: client-node's informer holding the same pods, in its own process
@@ -357,7 +352,7 @@ async function runPeer(
     ? new URL('./informer-peer.bundle.js', import.meta.url)
     : new URL(`./informer-peer${extname(import.meta.url)}`, import.meta.url);
   const child = fork(fileURLToPath(script), [], {
-    execArgv: ['--expose-gc', ...POD_HEAP_FLAGS],
+    execArgv: process.execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;

@@ -8,7 +8,7 @@
  * Four processes, so that memory figures are each one's alone: this one (the launcher) bundles
  * bench/inventory-measure.ts with the controller as the container image's program is bundled
  * (scripts/bundle.ts) and forks it, with --expose-gc so heap figures are taken after a full
- * collection, and with the V8 heap sized as Node sizes it inside the chart's memory limit; that
+ * collection, and with the V8 heap flags the chart renders into NODE_OPTIONS; that
  * process forks bench/sim-server.ts, which holds both simulators, and then, for the side-by-side
  * comparison, bench/informer-peer.ts: client-node's makeInformer holding the same pods, bundled and
  * sized the same way.
@@ -16,7 +16,8 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { compileProject } from './compile.ts';
-import { MEASURE_FLAG, POD_HEAP_FLAGS } from './inventory-measure.ts';
+import { chartNodeOptions } from '../test/helpers/webhook-process.ts';
+import { MEASURE_FLAG } from './inventory-measure.ts';
 import { printTable, type Table } from './table.ts';
 
 /**
@@ -36,8 +37,10 @@ export async function runInventoryBench(): Promise<Table> {
   try {
     const measuring = await compiled.bundle('inventory-measure');
     await compiled.bundle('informer-peer');
+    // V8's heap as the chart sizes it (values.yaml: nodeOptions), for the controller and the peer alike.
+    const nodeOptions = (await chartNodeOptions()).split(/\s+/).filter(Boolean);
     const child = fork(measuring, [MEASURE_FLAG], {
-      execArgv: ['--expose-gc', ...POD_HEAP_FLAGS],
+      execArgv: ['--expose-gc', ...nodeOptions],
       env: { ...process.env, ...IMAGE_ENV },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

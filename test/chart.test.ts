@@ -634,7 +634,7 @@ describe('the Deployment', () => {
       (controllerContainer(set).env as K8sObject[])
         .filter((e) => e.name === 'NODE_OPTIONS')
         .map((e) => e.value);
-    assert.deepEqual(nodeOptions('defaults'), ['--max-old-space-size=256 --max-semi-space-size=16']);
+    assert.deepEqual(nodeOptions('defaults'), ['--max-old-space-size=256 --max-semi-space-size=2']);
     assert.equal(controllerContainer('defaults').resources.limits.memory, '512Mi');
     assert.deepEqual(nodeOptions('ownNodeOptions'), ['--max-old-space-size=900']);
   });
