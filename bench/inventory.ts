@@ -24,12 +24,7 @@ import { printTable, type Table } from './table.ts';
  * The environment the container image gives the controller (its Dockerfile's ENV, which a test
  * keeps equal to this): memory is measured as it is in a pod. The peer runs with it too.
  */
-export const IMAGE_ENV: Record<string, string> = {
-  NODE_ENV: 'production',
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '65536',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-};
+export const IMAGE_ENV: Record<string, string> = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' };
 
 /** Bundles the measuring script, runs it in a fresh process and returns its table. */
 export async function runInventoryBench(): Promise<Table> {
