@@ -1,9 +1,8 @@
 /**
  * Compiles the project to JavaScript in a temporary directory, and bundles a benchmark's entry as
  * `npm run bundle` bundles the container image's program, so a benchmark can measure the controller
- * as it ships. Run from the TypeScript
- * sources, Node strips types with a WebAssembly compiler whose memory stays resident (about 20 MiB
- * measured), which the shipped controller never loads.
+ * as it ships. Run from the TypeScript sources, Node strips types with a WebAssembly compiler whose
+ * memory stays resident (about 20 MiB measured), which the shipped controller never loads.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';

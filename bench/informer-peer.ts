@@ -10,7 +10,7 @@
  */
 import { once } from 'node:events';
 import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
-import { memoryBreakdown, type MemoryBreakdown } from './memory.ts';
+import { collectGarbage, memoryBreakdown, type MemoryBreakdown } from './memory.ts';
 
 export interface PeerStart {
   kubeconfig: string;
@@ -35,14 +35,6 @@ export type PeerResult =
     }
   | { type: 'peer-error'; message: string };
 
-const gc = (globalThis as { gc?: () => void }).gc;
-
-function collect(): number {
-  if (!gc) throw new Error('run with node --expose-gc');
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(start: PeerStart): Promise<PeerResult> {
@@ -52,7 +44,7 @@ async function run(start: PeerStart): Promise<PeerResult> {
   const informer = makeInformer<V1Pod>(kubeConfig, '/api/v1/pods', () => api.listPodForAllNamespaces());
   const failures: unknown[] = [];
   informer.on('error', (err) => failures.push(err));
-  const heapBefore = collect();
+  const heapBefore = collectGarbage();
   const before = memoryBreakdown();
   const started = performance.now();
   await informer.start();
@@ -67,7 +59,7 @@ async function run(start: PeerStart): Promise<PeerResult> {
   const listedMs = performance.now() - started;
   await sleep(start.settleMs);
   const steady = memoryBreakdown();
-  const heapWithPods = collect();
+  const heapWithPods = collectGarbage();
   const podsHeld = informer.list().length;
   await informer.stop();
   return { type: 'peer-result', before, steady, heapBefore, heapWithPods, listedMs, podsHeld };

@@ -15,7 +15,7 @@ import { parseConfig } from '../src/config/index.ts';
 import { type Controller, startController } from '../src/commands/serve.ts';
 import { createLogger } from '../src/log.ts';
 import type { PeerResult, PeerStart } from './informer-peer.ts';
-import { memoryBreakdown } from './memory.ts';
+import { collectGarbage, memoryBreakdown } from './memory.ts';
 import type { Ready, SimCommand, SimReply } from './sim-server.ts';
 import { formatBytes, formatCount, formatMs, median, type Row, type Table } from './table.ts';
 
@@ -80,21 +80,6 @@ class SimProcess {
 
 // ---------------------------------------------------------------- the measuring process
 
-const gc = (globalThis as { gc?: () => void }).gc;
-
-/** Full collections until the heap stops shrinking (weak references and finalizers need a few). */
-function collect(): void {
-  if (!gc) throw new Error('run with node --expose-gc');
-  let last = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 5; i++) {
-    gc();
-    const used = process.memoryUsage().heapUsed;
-    // Less than 64 KiB freed by another pass: what is left is live.
-    if (last - used < 64 * 1024) return;
-    last = used;
-  }
-}
-
 /** GET with node:http, not fetch: fetch would load its own HTTP client into the measured process. */
 async function scrape(url: string): Promise<void> {
   const response = await new Promise<IncomingMessage>((resolve, reject) =>
@@ -146,7 +131,7 @@ async function measure(): Promise<Table> {
     const log = createLogger('warn');
 
     // ---- start to first complete inventory
-    collect();
+    collectGarbage();
     const before = memoryBreakdown();
     await sim.command({ type: 'reset-counts' });
     const started = performance.now();
@@ -187,13 +172,12 @@ async function measure(): Promise<Table> {
     });
 
     // ---- memory at 10,000 pods
-    collect();
-    const heapWithPods = process.memoryUsage().heapUsed;
+    const heapWithPods = collectGarbage();
     // A steady process has been scraped: the cached exposition text is part of its footprint.
     await scrape(`${controller.metricsUrl}/metrics`);
     await sleep(SETTLE_MS);
     const steady = memoryBreakdown();
-    collect();
+    collectGarbage();
     const afterGc = memoryBreakdown();
     rows.push({
       figure: `steady RSS at ${formatCount(inventory.podCount)} pods`,
@@ -262,8 +246,7 @@ async function measure(): Promise<Table> {
     await until('the inventory to empty', () => inventory.podCount === 0);
     // Drops the exposition cached at 10,000 pods; heapWithPods was read before any scrape.
     await controller.metrics.exposition();
-    collect();
-    const heapEmpty = process.memoryUsage().heapUsed;
+    const heapEmpty = collectGarbage();
     const perPod = (heapWithPods - heapEmpty) / ready.pods;
     rows.push({
       figure: 'heap per tracked pod',

@@ -214,10 +214,7 @@ export class LeaderElector {
             leaseTransitions: 0,
           },
         };
-        this.#observed = await this.#api.create<Lease>(
-          apiPath`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
-          body,
-        );
+        this.#observed = await this.#api.create<Lease>(leasePath(namespace), body);
         return 'leading';
       } catch (createErr) {
         // 409: another replica created it first.
@@ -296,6 +293,7 @@ export class LeaderElector {
   }
 }
 
-function leasePath(namespace: string, name: string): string {
-  return apiPath`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`;
+function leasePath(namespace: string, name?: string): string {
+  const leases = apiPath`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  return name === undefined ? leases : leases + apiPath`/${name}`;
 }

@@ -464,7 +464,7 @@ function reportsPath(namespace: string): string {
 }
 
 function reportPath(namespace: string): string {
-  return apiPath`/apis/openreports.io/v1alpha1/namespaces/${namespace}/reports/${REPORT_NAME}`;
+  return reportsPath(namespace) + apiPath`/${REPORT_NAME}`;
 }
 
 function newState(): NamespaceState {
