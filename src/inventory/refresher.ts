@@ -5,6 +5,7 @@ import type { Forecaster } from '../lifecycle/forecaster.ts';
 import type { KeepAlive } from '../lifecycle/keepalive.ts';
 import type { Logger } from '../log.ts';
 import type { ImageEntry, ImageListener, PodStore } from './pod-store.ts';
+import { compareStrings } from '../util/compare.ts';
 
 /** Images resolved at once by a refresh: five DescribeImages batches' worth. */
 const REFRESH_WAVE = 500;
@@ -142,7 +143,7 @@ export class Refresher implements ImageListener {
     this.#refreshing = true;
     try {
       const entries = [...this.#store.images()].sort((a, b) =>
-        repositoryOf(a).localeCompare(repositoryOf(b)),
+        compareStrings(repositoryOf(a), repositoryOf(b)),
       );
       for (let i = 0; i < entries.length; i += REFRESH_WAVE) {
         for (const entry of entries.slice(i, i + REFRESH_WAVE)) this.#queueResolve(entry);

@@ -5,6 +5,7 @@ import type { TrackedContainer } from '../kube/trim.ts';
 import type { Forecast } from '../lifecycle/forecast.ts';
 import type { FindingsSource, NamespaceTally, PodFinding, PodFindings } from '../reports/types.ts';
 import type { ImageEntry, PodStore } from './pod-store.ts';
+import { compareStrings } from '../util/compare.ts';
 
 /** One distinct image in use (ECR, resolved), as the per-image metrics show it. */
 export interface ImageSeriesRow {
@@ -189,7 +190,7 @@ export class InventoryViews implements ImageSeriesSource, FindingsSource {
     const rows: ContainerRow[] = [];
     const pods = [...this.#store.pods()]
       .filter((p) => !namespace || p.namespace === namespace)
-      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+      .sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
     for (const pod of pods) {
       for (const c of pod.containers) {
         const entry = this.#store.image(c.image);

@@ -1,16 +1,12 @@
-import {
-  ApiException,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  type KubeConfig,
-  RequestContext,
-  type ResponseContext,
-  Watch,
-} from '@kubernetes/client-node';
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { VERSION } from '../version.ts';
 import { Backoff } from './backoff.ts';
-import { parseOrText, readText } from './response.ts';
+import { KeptConnection } from './kept-connection.ts';
+import { parseOrText } from './response.ts';
+import { headersOf } from './rest.ts';
+import { type WatchEnd, watchStream } from './watch-stream.ts';
 import { StringPool, type TrackedPod, trimPod } from './trim.ts';
 
 /** Where the watcher delivers pods. `scope` is the namespace a list covered, or null for all. */
@@ -63,7 +59,7 @@ export const DEFAULT_PAGE_SIZE = 100;
  * The longest one list page may take, from the request to the last byte of its body. The apiserver
  * gives up on any request that is not a watch after its --request-timeout, 60 s by default, so a page
  * not complete by then will not complete: without a bound of its own, a body that stalls mid-stream
- * would wait for undici's 300 s body timeout, far past the watchdog that guards the watch.
+ * would wait as long as the connection stays open, far past the watchdog that guards the watch.
  */
 export const DEFAULT_LIST_PAGE_TIMEOUT_MS = 60_000;
 
@@ -93,8 +89,8 @@ const MIN_HEALTHY_WATCH_MS = 1_000;
  */
 export class PodWatcher {
   readonly #o: PodWatcherOptions;
-  readonly #http = new IsomorphicFetchHttpLibrary();
-  readonly #watch: Watch;
+  /** Lists and watches share one kept-alive connection pool. */
+  readonly #connection: KeptConnection;
   readonly #log: Logger;
   readonly #pool = new StringPool();
   readonly #scopes: Scope[];
@@ -105,12 +101,7 @@ export class PodWatcher {
 
   constructor(options: PodWatcherOptions) {
     this.#o = options;
-    this.#watch = new Watch(options.kubeConfig);
-    // client-node's Watch aborts a stream that delivers no data (bookmarks included) for
-    // requestTimeoutMs, 30 s by default: shorter than the apiserver's bookmark interval, so a quiet
-    // watch would be torn down twice a minute. The field is public at run time but typed private;
-    // setting it makes that inactivity timer our watchdog at kubernetes.watchIdleTimeout.
-    (this.#watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.idleTimeoutMs;
+    this.#connection = new KeptConnection(options.kubeConfig);
     this.#log = (options.log ?? silentLogger).child({ component: 'pod-watch' });
     const names = options.namespaces.length ? [...options.namespaces] : [null];
     this.#scopes = names.map((namespace) => ({
@@ -155,6 +146,7 @@ export class PodWatcher {
       scope.backoff.cancel();
     }
     await Promise.allSettled(this.#loops);
+    this.#connection.reset();
   }
 
   async #run(scope: Scope): Promise<void> {
@@ -196,28 +188,11 @@ export class PodWatcher {
     let cont: string | undefined;
     let resourceVersion = '';
     const limit = this.#o.pageSize ?? DEFAULT_PAGE_SIZE;
-    // Authenticated once for the whole list: client-node builds a new connection pool (a new TLS
-    // context and handshake) on every authentication, and pages on one kept-alive connection are
-    // cheaper in time and native memory than a connection each. A list lasts seconds, far less than
-    // any credential it may carry.
-    const cluster = this.#o.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('No currently active cluster');
-    const request = new RequestContext(cluster.server, HttpMethod.GET);
-    request.setHeaderParam('Accept', 'application/json');
-    await this.#o.kubeConfig.applySecurityAuthentication(request);
-    try {
-      do {
-        const next = await this.#listPage(request, cluster.server, scope, limit, cont, pods);
-        resourceVersion = next.resourceVersion ?? resourceVersion;
-        cont = next.cont;
-      } while (cont && !this.#stopped);
-    } finally {
-      // Its connection is not needed until the next list: closed now rather than left to idle out.
-      await request
-        .getDispatcher()
-        ?.close()
-        .catch(() => undefined);
-    }
+    do {
+      const next = await this.#listPage(scope, limit, cont, pods);
+      resourceVersion = next.resourceVersion ?? resourceVersion;
+      cont = next.cont;
+    } while (cont && !this.#stopped);
     // Stopped meanwhile: the sink may already belong to someone else's truth (a follower's empty
     // inventory, or a newer watch), and a list cut short is no truth at all.
     if (this.#stopped) return resourceVersion;
@@ -231,48 +206,47 @@ export class PodWatcher {
   }
 
   /**
-   * One page of pods, trimmed into `into`. Read as raw JSON through client-node's own request
-   * context (authenticated by the caller), and fetch (as its Watch does), without its model deserializer: that
-   * builds a full V1Pod, dates and all, for every pod, only for all but a few fields to be dropped by
-   * trimPod. The body is decoded as it streams in rather than collected into one Buffer first, so no
-   * page-sized native buffer is allocated (and freed) per page.
+   * One page of pods, trimmed into `into`: read as raw JSON, without client-node's model
+   * deserializer, which builds a full V1Pod, dates and all, for every pod, only for all but a few
+   * fields to be dropped by trimPod. The body is decoded as it streams in rather than collected into
+   * one Buffer first, so no page-sized native buffer is allocated (and freed) per page.
    */
   async #listPage(
-    request: RequestContext,
-    server: string,
     scope: Scope,
     limit: number,
     cont: string | undefined,
     into: TrackedPod[],
   ): Promise<{ resourceVersion: string | undefined; cont: string | undefined }> {
-    const path = scope.namespace
-      ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods`
-      : '/api/v1/pods';
-    const url = new URL(server + path);
-    url.searchParams.set('limit', String(limit));
-    if (this.#o.fieldSelector) url.searchParams.set('fieldSelector', this.#o.fieldSelector);
-    if (cont) url.searchParams.set('continue', cont);
-    request.setUrl(url.toString());
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (this.#o.fieldSelector) query.set('fieldSelector', this.#o.fieldSelector);
+    if (cont) query.set('continue', cont);
     const timeoutMs = this.#o.listPageTimeoutMs ?? DEFAULT_LIST_PAGE_TIMEOUT_MS;
-    // Aborting fetch also fails the body's stream, so this bounds a body that stalls mid-stream too.
-    request.setSignal(AbortSignal.timeout(timeoutMs));
-    const { response, text } = await this.#fetchPage(request).catch((err: unknown) => {
-      if ((err as { name?: string }).name !== 'TimeoutError') throw err;
-      throw new WardenError('ERR_KUBE_TIMEOUT', `a pod list page was not complete within ${timeoutMs} ms`, {
-        cause: err,
+    // The timeout ends the request and the reading of its body, so it bounds a body that stalls
+    // mid-stream too.
+    const answer = await this.#connection
+      .request({
+        method: 'GET',
+        path: `${podsPath(scope)}?${query}`,
+        headers: REQUEST_HEADERS,
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      .catch((err: unknown) => {
+        if ((err as { name?: string }).name !== 'TimeoutError') throw err;
+        throw new WardenError('ERR_KUBE_TIMEOUT', `a pod list page was not complete within ${timeoutMs} ms`, {
+          cause: err,
+        });
       });
-    });
-    if (response.httpStatusCode !== 200) {
-      // The same error client-node's API clients throw, so callers read `code` and `body` as before.
+    if (answer.status !== 200) {
+      // The error client-node's API clients throw, so callers read `code` and `body` as before.
       throw new ApiException(
-        response.httpStatusCode,
+        answer.status,
         'listing pods failed',
-        parseOrText(text),
-        response.headers,
+        parseOrText(answer.text),
+        headersOf(answer.headers),
       );
     }
     // Trimmed here, so that nothing of the page outlives this call.
-    const page = JSON.parse(text) as RawPodList;
+    const page = JSON.parse(answer.text) as RawPodList;
     for (const item of page.items ?? []) {
       const pod = trimPod(item, this.#pool);
       if (pod) into.push(pod);
@@ -280,97 +254,112 @@ export class PodWatcher {
     return { resourceVersion: page.metadata?.resourceVersion, cont: page.metadata?.continue || undefined };
   }
 
-  async #fetchPage(request: RequestContext): Promise<{ response: ResponseContext; text: string }> {
-    const response = await this.#http.send(request).toPromise();
-    return { response, text: await readText(response) };
-  }
-
   /** One watch stream, from `resourceVersion` until it ends; says why it ended and where it got to. */
-  #watchOnce(
+  async #watchOnce(
     scope: Scope,
     resourceVersion: string,
   ): Promise<{ reason: WatchRestartReason; resourceVersion: string }> {
-    const path = scope.namespace
-      ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods`
-      : '/api/v1/pods';
     let latest = resourceVersion;
     let verdict: WatchRestartReason | null = null;
-    return new Promise((resolve) => {
-      const finish = (reason: WatchRestartReason) => {
-        scope.controller = null;
-        resolve({ reason: verdict ?? reason, resourceVersion: latest });
+    const controller = new AbortController();
+    scope.controller = controller;
+    if (this.#stopped) controller.abort();
+    const onEvent = (type: string, object: unknown) => {
+      // After a verdict the stream is being torn down: what it still delivers is not applied.
+      if (this.#stopped || verdict) return;
+      try {
+        apply(type, object);
+      } catch (err) {
+        // An event that cannot be applied would be lost for good (the next one moves the
+        // resourceVersion past it). End the stream and relist, as for a 410, so the pod store is
+        // rebuilt from the truth.
+        verdict = 'apply_error';
+        this.#log.error(
+          { err, namespace: scope.namespace, type },
+          'could not apply a watch event; relisting',
+        );
+        controller.abort();
+      }
+    };
+    const apply = (type: string, object: unknown) => {
+      const obj = object as {
+        metadata?: { resourceVersion?: string; name?: string; namespace?: string };
+        code?: number;
       };
-      const onEvent = (type: string, object: unknown) => {
-        // After a verdict the stream is being torn down: what it still delivers is not applied.
-        if (this.#stopped || verdict) return;
-        try {
-          apply(type, object);
-        } catch (err) {
-          // client-node's Watch swallows whatever its callback throws, and the event would be lost
-          // for good (the next one moves the resourceVersion past it). End the stream and relist, as
-          // for a 410, so the pod store is rebuilt from the truth.
-          verdict = 'apply_error';
-          this.#log.error(
-            { err, namespace: scope.namespace, type },
-            'could not apply a watch event; relisting',
-          );
-          scope.controller?.abort();
+      switch (type) {
+        case 'ADDED':
+        case 'MODIFIED': {
+          const pod = trimPod(obj, this.#pool);
+          if (pod) this.#o.sink.upsert(pod);
+          break;
         }
-      };
-      const apply = (type: string, object: unknown) => {
-        const obj = object as {
-          metadata?: { resourceVersion?: string; name?: string; namespace?: string };
-          code?: number;
-        };
-        switch (type) {
-          case 'ADDED':
-          case 'MODIFIED': {
-            const pod = trimPod(obj, this.#pool);
-            if (pod) this.#o.sink.upsert(pod);
-            break;
-          }
-          case 'DELETED':
-            if (obj.metadata?.namespace && obj.metadata.name)
-              this.#o.sink.remove(obj.metadata.namespace, obj.metadata.name);
-            break;
-          case 'BOOKMARK':
-            break;
-          case 'ERROR':
-            // The apiserver reports a compacted resourceVersion on an open stream as an ERROR event.
-            verdict = obj.code === 410 ? 'gone' : 'error';
-            this.#log.info({ namespace: scope.namespace, status: obj }, 'watch error event');
-            scope.controller?.abort();
-            return;
-        }
-        const rv = obj.metadata?.resourceVersion;
-        if (rv) latest = rv;
-      };
-      const onDone = (err: unknown) => {
-        if (!err) return finish('closed');
-        const e = err as { statusCode?: number; name?: string };
-        if (e.statusCode === 410) return finish('gone');
-        if (e.name === 'TimeoutError') return finish('idle');
-        if (!verdict && !this.#stopped) this.#log.warn({ err, namespace: scope.namespace }, 'watch failed');
-        finish('error');
-      };
-      this.#watch
-        .watch(
-          path,
-          {
-            allowWatchBookmarks: true,
-            resourceVersion,
-            ...(this.#o.fieldSelector ? { fieldSelector: this.#o.fieldSelector } : {}),
-            // Spread reconnects of many replicas over time, as client-go does (5–10 minutes).
-            timeoutSeconds: 300 + Math.floor(Math.random() * 300),
-          },
-          onEvent,
-          onDone,
-        )
-        .then((controller) => {
-          scope.controller = controller;
-          if (this.#stopped || verdict) controller.abort();
-        })
-        .catch((err: unknown) => onDone(err ?? new Error('watch failed')));
+        case 'DELETED':
+          if (obj.metadata?.namespace && obj.metadata.name)
+            this.#o.sink.remove(obj.metadata.namespace, obj.metadata.name);
+          break;
+        case 'BOOKMARK':
+          break;
+        case 'ERROR':
+          // The apiserver reports a compacted resourceVersion on an open stream as an ERROR event.
+          verdict = obj.code === 410 ? 'gone' : 'error';
+          this.#log.info({ namespace: scope.namespace, status: obj }, 'watch error event');
+          controller.abort();
+          return;
+      }
+      const rv = obj.metadata?.resourceVersion;
+      if (rv) latest = rv;
+    };
+    const query = new URLSearchParams({
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion,
+      // Spread reconnects of many replicas over time, as client-go does (5–10 minutes).
+      timeoutSeconds: String(300 + Math.floor(Math.random() * 300)),
     });
+    if (this.#o.fieldSelector) query.set('fieldSelector', this.#o.fieldSelector);
+    const end = await watchStream({
+      connection: this.#connection,
+      path: `${podsPath(scope)}?${query}`,
+      headers: REQUEST_HEADERS,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+      signal: controller.signal,
+      onEvent,
+    });
+    scope.controller = null;
+    return { reason: verdict ?? this.#reasonOf(scope, end), resourceVersion: latest };
   }
+
+  #reasonOf(scope: Scope, end: WatchEnd): WatchRestartReason {
+    switch (end.kind) {
+      case 'closed':
+        return 'closed';
+      case 'idle':
+        return 'idle';
+      case 'status':
+        if (end.code === 410) return 'gone';
+        if (!this.#stopped)
+          this.#log.warn({ namespace: scope.namespace, code: end.code, status: end.body }, 'watch refused');
+        return 'error';
+      case 'malformed':
+        // What the line held is lost: relisted, as for an event that could not be applied.
+        this.#log.error(
+          { namespace: scope.namespace, reason: end.message },
+          'malformed watch stream; relisting',
+        );
+        return 'apply_error';
+      case 'failed':
+        if (!this.#stopped) this.#log.warn({ err: end.error, namespace: scope.namespace }, 'watch failed');
+        return 'error';
+    }
+  }
+}
+
+/** What list and watch requests send: JSON, and who is asking (the apiserver's audit log shows it). */
+const REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  Accept: 'application/json',
+  'User-Agent': `ecr-warden/${VERSION}`,
+};
+
+function podsPath(scope: Scope): string {
+  return scope.namespace ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods` : '/api/v1/pods';
 }

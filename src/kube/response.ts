@@ -1,27 +1,60 @@
-import type { ResponseContext } from '@kubernetes/client-node';
+import type { IncomingMessage } from 'node:http';
 import { WardenError } from '../errors.ts';
 
 /**
- * A response body as text, decoded chunk by chunk as it arrives rather than collected into one
+ * A response's body as text, decoded chunk by chunk as it arrives rather than collected into one
  * Buffer first, so no body-sized native buffer is allocated (and freed) per response. A body longer
- * than `maxBytes` is not read further (its stream is cancelled, which ends the request) and fails
- * with ERR_KUBE_API: one oversized answer must not take the process's memory with it.
+ * than `maxBytes` is not read further (the response is destroyed, which ends the request) and fails
+ * with ERR_KUBE_API: one oversized answer must not take the process's memory with it. An aborted
+ * `signal` fails the read with its reason; a connection that closes before the body ends fails it
+ * with ERR_KUBE_API.
  */
-export async function readText(response: ResponseContext, maxBytes = Infinity): Promise<string> {
-  const stream = response.body.stream();
-  // Only a body made from bytes already in memory has no stream (client-node's SelfDecodingBody).
-  if (!stream) return response.body.text();
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  for await (const chunk of stream) {
-    bytes += chunk.byteLength;
-    // Leaving the loop cancels the stream.
-    if (bytes > maxBytes)
-      throw new WardenError('ERR_KUBE_API', `the apiserver's answer is larger than ${maxBytes} bytes`);
-    text += decoder.decode(chunk, { stream: true });
-  }
-  return text + decoder.decode();
+export function readBody(
+  response: IncomingMessage,
+  maxBytes = Infinity,
+  signal?: AbortSignal,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const decoder = new TextDecoder();
+    let text = '';
+    let bytes = 0;
+    let settled = false;
+    const settle = (fail: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      response.off('data', onData);
+      signal?.removeEventListener('abort', onAbort);
+      if (fail) {
+        response.destroy();
+        reject(fail);
+      } else resolve(text + decoder.decode());
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        settle(new WardenError('ERR_KUBE_API', `the apiserver's answer is larger than ${maxBytes} bytes`));
+        return;
+      }
+      text += decoder.decode(chunk, { stream: true });
+    };
+    const onAbort = (): void => settle(signal!.reason as Error);
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    response.on('data', onData);
+    response.once('end', () => settle(null));
+    response.once('error', (err) => settle(signal?.aborted ? (signal.reason as Error) : err));
+    response.once('close', () => {
+      if (!response.complete)
+        settle(
+          signal?.aborted
+            ? (signal.reason as Error)
+            : new WardenError('ERR_KUBE_API', 'the connection closed before the answer ended'),
+        );
+    });
+  });
 }
 
 /** A body as JSON when it is JSON (a Status, say), else as the text it is. */

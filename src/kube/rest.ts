@@ -1,13 +1,8 @@
-import {
-  ApiException,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-} from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import type { KeptConnection } from './kept-connection.ts';
-import { parseOrText, readText } from './response.ts';
+import { parseOrText } from './response.ts';
 
 /**
  * The longest answer read: far more than any object or list page the controller asks for (an
@@ -45,66 +40,71 @@ export interface ListPage<T> {
  */
 export class KubeRest {
   readonly #connection: KeptConnection;
-  readonly #server: string;
   readonly #maxResponseBytes: number;
-  readonly #http = new IsomorphicFetchHttpLibrary();
 
   constructor(connection: KeptConnection, options: { maxResponseBytes?: number } = {}) {
     this.#connection = connection;
-    this.#server = connection.server();
     this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   }
 
   get<T>(path: string, query?: Query): Promise<T> {
-    return this.#send(HttpMethod.GET, path, query) as Promise<T>;
+    return this.#send('GET', path, query) as Promise<T>;
   }
 
   /** One page of a list; `continue` in the query asks for the page after a previous one. */
   list<T>(path: string, query?: Query): Promise<ListPage<T>> {
-    return this.#send(HttpMethod.GET, path, query) as Promise<ListPage<T>>;
+    return this.#send('GET', path, query) as Promise<ListPage<T>>;
   }
 
   create<T>(path: string, body: unknown, query?: Query): Promise<T> {
-    return this.#send(HttpMethod.POST, path, query, body, JSON_TYPE) as Promise<T>;
+    return this.#send('POST', path, query, body, JSON_TYPE) as Promise<T>;
   }
 
   replace<T>(path: string, body: unknown, query?: Query): Promise<T> {
-    return this.#send(HttpMethod.PUT, path, query, body, JSON_TYPE) as Promise<T>;
+    return this.#send('PUT', path, query, body, JSON_TYPE) as Promise<T>;
   }
 
   /** A JSON merge patch (RFC 7386): fields given are set, fields given as null are removed. */
   mergePatch<T>(path: string, body: unknown, query?: Query): Promise<T> {
-    return this.#send(HttpMethod.PATCH, path, query, body, MERGE_PATCH_TYPE) as Promise<T>;
+    return this.#send('PATCH', path, query, body, MERGE_PATCH_TYPE) as Promise<T>;
   }
 
   delete<T>(path: string, query?: Query): Promise<T> {
     // No body (no DeleteOptions), yet the Content-Type the generated delete calls always send.
-    return this.#send(HttpMethod.DELETE, path, query, undefined, JSON_TYPE) as Promise<T>;
+    return this.#send('DELETE', path, query, undefined, JSON_TYPE) as Promise<T>;
   }
 
   async #send(
-    method: HttpMethod,
+    method: Method,
     path: string,
     query: Query | undefined,
     body?: unknown,
     contentType?: string,
   ): Promise<unknown> {
-    // The server's URL and the path joined as client-node's ServerConfiguration joins them.
-    const request = new RequestContext(this.#server + path, method);
+    const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) request.setQueryParam(name, String(value));
+      if (value !== undefined) params.set(name, String(value));
     }
-    request.setHeaderParam('Accept', ACCEPT);
-    if (contentType) request.setHeaderParam('Content-Type', contentType);
-    if (body !== undefined) request.setBody(JSON.stringify(body));
-    await this.#connection.applySecurityAuthentication(request);
-    // After the kubeconfig's headers, where the generated classes' header middleware set it.
-    request.setHeaderParam('User-Agent', `ecr-warden/${VERSION}`);
-    const response = await this.#http.send(request).toPromise();
-    const text = await readText(response, this.#maxResponseBytes);
-    const code = response.httpStatusCode;
-    if (code < 200 || code > 299) {
-      throw new ApiException(code, `${method} ${path} failed`, parseOrText(text), response.headers);
+    const search = params.size ? `?${params}` : '';
+    const headers: Record<string, string> = { Accept: ACCEPT, 'User-Agent': `ecr-warden/${VERSION}` };
+    if (contentType) headers['Content-Type'] = contentType;
+    const answer = await this.#connection.request(
+      {
+        method,
+        path: path + search,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      },
+      this.#maxResponseBytes,
+    );
+    const { status, text } = answer;
+    if (status < 200 || status > 299) {
+      throw new ApiException(
+        status,
+        `${method} ${path} failed`,
+        parseOrText(text),
+        headersOf(answer.headers),
+      );
     }
     if (text === '') return undefined;
     try {
@@ -113,6 +113,17 @@ export class KubeRest {
       throw new WardenError('ERR_KUBE_API', `the answer to ${method} ${path} is not JSON`, { cause: err });
     }
   }
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Response headers as ApiException carries them: one string per name. */
+export function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { truncateUtf8 } from './text.ts';
 import type { NamespaceTally, PodFinding, PodFindings } from './types.ts';
+import { compareStrings } from '../util/compare.ts';
 
 /**
  * The OpenReports Report of one namespace (openreports.io/v1alpha1, as the CRD in
@@ -113,14 +114,10 @@ function compareResults(a: ReportResult, b: ReportResult): number {
   const rank = (r: ReportResult) => (r.severity ? SEVERITY_RANK[r.severity]! : 5);
   return (
     rank(a) - rank(b) ||
-    compare(a.resources[0]!.name, b.resources[0]!.name) ||
-    compare(a.properties.container!, b.properties.container!) ||
-    compare(a.rule, b.rule)
+    compareStrings(a.resources[0]!.name, b.resources[0]!.name) ||
+    compareStrings(a.properties.container!, b.properties.container!) ||
+    compareStrings(a.rule, b.rule)
   );
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -228,7 +225,7 @@ function canonicalJson(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => compare(a, b));
+      .sort(([a], [b]) => compareStrings(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

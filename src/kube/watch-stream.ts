@@ -1,0 +1,177 @@
+import type { IncomingMessage } from 'node:http';
+import type { KeptConnection } from './kept-connection.ts';
+import { parseOrText, readBody } from './response.ts';
+
+/**
+ * The longest line (one watch event) read: the apiserver stores objects of at most 1.5 MiB (etcd's
+ * request limit), and an event carries one. A line past this is not buffered further.
+ */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
+/** The largest error answer read to say why a watch was refused. */
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/** Why a watch stream ended. */
+export type WatchEnd =
+  /** The server ended the stream (its timeoutSeconds, say), or it was aborted by the caller. */
+  | { kind: 'closed' }
+  /** Nothing arrived, bookmarks included, for `idleTimeoutMs`; the stream was torn down. */
+  | { kind: 'idle' }
+  /** The server refused the watch: 410 when the resourceVersion is too old. */
+  | { kind: 'status'; code: number; body: unknown }
+  /** A line that is not an event, or one longer than MAX_EVENT_BYTES; what it held is lost. */
+  | { kind: 'malformed'; message: string }
+  /** The connection failed. */
+  | { kind: 'failed'; error: unknown };
+
+export interface WatchStreamOptions {
+  connection: KeptConnection;
+  /** The path and query of the watch (`…/pods?watch=true&resourceVersion=…`). */
+  path: string;
+  headers?: Record<string, string>;
+  /** From the request on, the longest wait for the next bytes before the stream counts as idle. */
+  idleTimeoutMs: number;
+  /** Ends the stream (as `closed`). */
+  signal: AbortSignal;
+  /** Each event, in order: a watch event's `type` and `object`. */
+  onEvent: (type: string, object: unknown) => void;
+  maxEventBytes?: number;
+}
+
+/**
+ * One watch request: newline-delimited JSON events (the apiserver's watch encoding) delivered as
+ * they arrive, until the stream ends; answers why it ended. It does what client-node's Watch did for
+ * the controller — an inactivity timer from the request on (its requestTimeoutMs), a non-200 answer
+ * as an error with its status — over the controller's own kept-alive connection. Unlike that Watch,
+ * a line that is not JSON is not skipped in silence (the event would be lost for good): the stream
+ * ends as `malformed`, and lines are bounded. An exception thrown by `onEvent` ends the stream as
+ * `failed` with that exception.
+ */
+export async function watchStream(options: WatchStreamOptions): Promise<WatchEnd> {
+  const { signal, idleTimeoutMs } = options;
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(), idleTimeoutMs);
+    timer.unref();
+  };
+  const both = AbortSignal.any([signal, idle.signal]);
+  const ended = (error: unknown): WatchEnd => {
+    if (idle.signal.aborted) return { kind: 'idle' };
+    if (signal.aborted) return { kind: 'closed' };
+    return { kind: 'failed', error };
+  };
+  arm();
+  try {
+    let response: IncomingMessage;
+    try {
+      response = await options.connection.open({
+        method: 'GET',
+        path: options.path,
+        ...(options.headers ? { headers: options.headers } : {}),
+        signal: both,
+      });
+    } catch (err) {
+      return ended(err);
+    }
+    if (response.statusCode !== 200) {
+      const text = await readBody(response, MAX_ERROR_BYTES, both).catch(() => '');
+      return { kind: 'status', code: response.statusCode ?? 0, body: parseOrText(text) };
+    }
+    arm();
+    return await readEvents(
+      response,
+      both,
+      arm,
+      options.onEvent,
+      options.maxEventBytes ?? MAX_EVENT_BYTES,
+    ).then(
+      (end) => end ?? ended(null),
+      (err: unknown) => ended(err),
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Reads newline-delimited events until the body ends (`closed`), a line is malformed, or it fails
+ * or is aborted (rejects; null when aborted before it began). `onData` is called for every chunk (the inactivity timer).
+ */
+function readEvents(
+  response: IncomingMessage,
+  signal: AbortSignal,
+  onData: () => void,
+  onEvent: (type: string, object: unknown) => void,
+  maxEventBytes: number,
+): Promise<WatchEnd | null> {
+  return new Promise((resolve, reject) => {
+    const decoder = new TextDecoder();
+    let pending = '';
+    let pendingBytes = 0;
+    let done = false;
+    const finish = (end: WatchEnd | null, err?: unknown): void => {
+      if (done) return;
+      done = true;
+      response.off('data', onChunk);
+      signal.removeEventListener('abort', onAbort);
+      response.destroy();
+      if (err !== undefined) reject(err);
+      else resolve(end);
+    };
+    const line = (text: string): boolean => {
+      if (text.trim() === '') return true;
+      let event: { type?: unknown; object?: unknown };
+      try {
+        event = JSON.parse(text) as { type?: unknown; object?: unknown };
+      } catch {
+        finish({ kind: 'malformed', message: `a watch event is not JSON: ${text.slice(0, 100)}` });
+        return false;
+      }
+      if (typeof event?.type !== 'string') {
+        finish({ kind: 'malformed', message: `a watch event has no type: ${text.slice(0, 100)}` });
+        return false;
+      }
+      try {
+        onEvent(event.type, event.object);
+      } catch (err) {
+        finish(null, err);
+        return false;
+      }
+      return true;
+    };
+    const onChunk = (chunk: Buffer): void => {
+      onData();
+      pendingBytes += chunk.length;
+      pending += decoder.decode(chunk, { stream: true });
+      let from = 0;
+      for (let at = pending.indexOf('\n'); at >= 0; at = pending.indexOf('\n', from)) {
+        const ok = line(pending.slice(from, at));
+        from = at + 1;
+        if (!ok || done) return;
+      }
+      pending = from === 0 ? pending : pending.slice(from);
+      // Bytes of the line still being read: an approximation by characters once lines complete.
+      if (from > 0) pendingBytes = pending.length;
+      if (pendingBytes > maxEventBytes)
+        finish({ kind: 'malformed', message: `a watch event is longer than ${maxEventBytes} bytes` });
+    };
+    const onAbort = (): void => finish(null, signal.reason);
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    response.on('data', onChunk);
+    response.once('end', () => {
+      pending += decoder.decode();
+      if (pending.trim() !== '' && !line(pending)) return;
+      finish({ kind: 'closed' });
+    });
+    response.once('error', (err) => finish(null, err));
+    response.once('close', () => {
+      if (!response.complete) finish(null, new Error('the watch connection closed mid-stream'));
+    });
+  });
+}
