@@ -45,14 +45,16 @@ export function readBody(
     signal?.addEventListener('abort', onAbort, { once: true });
     response.on('data', onData);
     response.once('end', () => settle(null));
-    response.once('error', (err) => settle(signal?.aborted ? (signal.reason as Error) : err));
+    // Node reports a connection lost mid-body as an 'aborted' error, or only as a close.
+    const cut = (cause?: Error): void =>
+      settle(
+        signal?.aborted
+          ? (signal.reason as Error)
+          : new WardenError('ERR_KUBE_API', 'the connection closed before the answer ended', { cause }),
+      );
+    response.once('error', cut);
     response.once('close', () => {
-      if (!response.complete)
-        settle(
-          signal?.aborted
-            ? (signal.reason as Error)
-            : new WardenError('ERR_KUBE_API', 'the connection closed before the answer ended'),
-        );
+      if (!response.complete) cut();
     });
   });
 }
