@@ -2,7 +2,12 @@
  * A Map bounded by entry count, evicting the least recently used entry first. The one bound the
  * process uses for everything keyed by input it does not control (image strings, digests, regions,
  * pod label values): hostile or merely large input can make it work harder, never grow without
- * limit. Reads refresh recency; `peek` does not.
+ * limit. Reads refresh recency once the map is more than half full; `peek` never does.
+ *
+ * Refreshing recency costs a delete and a re-insert (and, in time, a rehash of the whole table), on
+ * every read of the webhook's hot path. While the map holds half its bound or less nothing is near
+ * eviction, so reads leave the order alone there: an entry read then and never again may be evicted
+ * before one read more recently, and any entry read again once the map is past half is refreshed.
  */
 export class BoundedMap<K, V> {
   readonly #entries = new Map<K, V>();
@@ -28,10 +33,10 @@ export class BoundedMap<K, V> {
     return this.#entries.has(key);
   }
 
-  /** The value, made most recently used. */
+  /** The value, made most recently used (once the map is past half full). */
   get(key: K): V | undefined {
     const value = this.#entries.get(key);
-    if (value === undefined) return undefined;
+    if (value === undefined || this.#entries.size * 2 <= this.#max) return value;
     // Map keeps insertion order: re-inserting moves the key to the young end.
     this.#entries.delete(key);
     this.#entries.set(key, value);
