@@ -100,6 +100,13 @@ export class TagMutability {
     return setting ? isTagImmutable(setting, tag) : null;
   }
 
+  /** isImmutable from an answer within its TTL, at once; undefined when there is none (then ask). */
+  immutableCached(registry: RegistryRef, repository: string, tag: string): boolean | null | undefined {
+    const cached = this.#cache.get(`${registry.registryId}/${registry.region}/${repository}`);
+    if (!cached?.fresh) return undefined;
+    return cached.value ? isTagImmutable(cached.value, tag) : null;
+  }
+
   async setting(lane: Lane, registry: RegistryRef, repository: string): Promise<SettingAnswer> {
     const key = `${registry.registryId}/${registry.region}/${repository}`;
     const cached = this.#cache.get(key);

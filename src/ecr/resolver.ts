@@ -161,7 +161,7 @@ export class Resolver {
     served: CacheResult[],
     wantMutability: boolean,
   ): Promise<Resolution> {
-    const repoKey = `${loc.registryId}/${loc.region}/${loc.repository}`;
+    const repoKey = repoKeyOf(loc);
     // Asked beside the lookups, not after them: a webhook's answer waits for the slower of the two.
     const tagImmutable =
       wantMutability && ref.tag !== null
@@ -173,7 +173,7 @@ export class Resolver {
     // Stage 1: tag → digest. A reference with a digest is pulled by digest (the runtime ignores the tag).
     if (!digest) {
       const tag = ref.tag ?? 'latest';
-      const key = `tag:${repoKey}:${tag}`;
+      const key = tagKey(repoKey, tag);
       const answer = await this.#ask(
         key,
         this.#tags,
@@ -227,20 +227,68 @@ export class Resolver {
       if (answer.ok) scan = answer.scan;
       else scanError = answer.reason;
     }
-    return {
-      status: 'resolved',
-      facts: {
-        registryId: loc.registryId,
-        region: loc.region,
-        repository: loc.repository,
-        digest,
-        ...detail,
-        scan,
-        scanError,
-        index,
-        tagImmutable: await tagImmutable,
-      },
+    return resolvedOf(loc, digest, detail, { scan, scanError, index }, await tagImmutable);
+  }
+
+  /**
+   * The resolution resolveOne would give, from answers within their TTL alone: no ECR call, no wait.
+   * Undefined when any stage the image needs is not fresh in the cache (a miss, a stale answer, a
+   * failure that is not cached): then resolveOne asks. A webhook sees the same images review after
+   * review; this spares the warm path the promises and timers of the full one.
+   */
+  resolveCached(ref: ImageReference, options: ResolveOptions = {}): Resolution | undefined {
+    const loc = ref.ecr;
+    if (!loc) return undefined;
+    const repoKey = repoKeyOf(loc);
+    let tagImmutable: boolean | null = null;
+    if (options.tagMutability === true && ref.tag !== null) {
+      const known = this.#mutability.immutableCached(loc, loc.repository, ref.tag);
+      if (known === undefined) return undefined;
+      tagImmutable = known;
+    }
+    let digest = ref.digest;
+    if (!digest) {
+      const tag = fresh(this.#tags, tagKey(repoKey, ref.tag ?? 'latest'));
+      if (!tag?.ok) return undefined;
+      digest = tag.digest;
+    }
+    const detail = fresh(this.#details, detailKey(repoKey, digest));
+    if (!detail?.ok) return undefined;
+    const scans = this.#scansCached(repoKey, digest, detail.detail);
+    if (!scans) return undefined;
+    this.#observer.cache('hit');
+    return resolvedOf(loc, digest, detail.detail, scans, tagImmutable);
+  }
+
+  /** Stage 3 of resolveCached: the image's scan, or its platforms' for an index, from fresh answers. */
+  #scansCached(
+    repoKey: string,
+    digest: string,
+    detail: DetailFacts,
+  ): { scan: ScanFacts | null; scanError: FailureReason | null; index: IndexFacts | null } | undefined {
+    const scanOf = (d: string): { scan: ScanFacts | null; scanError: FailureReason | null } | undefined => {
+      const answer = fresh(this.#scans, scanKey(repoKey, d));
+      if (!answer) return undefined;
+      return answer.ok ? { scan: answer.scan, scanError: null } : { scan: null, scanError: answer.reason };
     };
+    if (!isIndexMediaType(detail.manifestMediaType)) {
+      if (detail.scan) return { scan: detail.scan, scanError: null, index: null };
+      const own = scanOf(digest);
+      return own && { ...own, index: null };
+    }
+    if (!this.#ecr.followIndexes)
+      return { scan: null, scanError: null, index: { platforms: null, error: null } };
+    const manifest = fresh(this.#indexes, indexKey(repoKey, digest));
+    if (!manifest) return undefined;
+    if (!manifest.ok)
+      return { scan: null, scanError: manifest.reason, index: { platforms: null, error: manifest.reason } };
+    const platforms: PlatformFacts[] = [];
+    for (const { platform, digest: platformDigest } of manifest.platforms) {
+      const answer = scanOf(platformDigest);
+      if (!answer) return undefined;
+      platforms.push({ platform, digest: platformDigest, ...answer });
+    }
+    return { ...combinePlatformScans(platforms), index: { platforms, error: null } };
   }
 
   /**
@@ -256,7 +304,7 @@ export class Resolver {
   ): Promise<{ scan: ScanFacts | null; scanError: FailureReason | null; index: IndexFacts }> {
     if (!this.#ecr.followIndexes)
       return { scan: null, scanError: null, index: { platforms: null, error: null } };
-    const key = `index:${repoKey}@${digest}`;
+    const key = indexKey(repoKey, digest);
     const manifest = await this.#ask(
       key,
       this.#indexes,
@@ -287,7 +335,7 @@ export class Resolver {
     digest: string,
     served: CacheResult[],
   ): Promise<ScanAnswer> {
-    const key = `scan:${repoKey}@${digest}`;
+    const key = scanKey(repoKey, digest);
     return this.#ask(
       key,
       this.#scans,
@@ -385,6 +433,49 @@ export class Resolver {
   }
 }
 
+function repoKeyOf(loc: EcrLocation): string {
+  return `${loc.registryId}/${loc.region}/${loc.repository}`;
+}
+
+function tagKey(repoKey: string, tag: string): string {
+  return `tag:${repoKey}:${tag}`;
+}
+
 function detailKey(repoKey: string, digest: string): string {
   return `digest:${repoKey}@${digest}`;
+}
+
+function scanKey(repoKey: string, digest: string): string {
+  return `scan:${repoKey}@${digest}`;
+}
+
+function indexKey(repoKey: string, digest: string): string {
+  return `index:${repoKey}@${digest}`;
+}
+
+/** A cached answer while within its TTL; undefined when absent or past it. */
+function fresh<A>(cache: AnswerCache<A>, key: string): A | undefined {
+  const cached = cache.get(key);
+  return cached?.fresh ? cached.value : undefined;
+}
+
+function resolvedOf(
+  loc: EcrLocation,
+  digest: string,
+  detail: DetailFacts,
+  scans: { scan: ScanFacts | null; scanError: FailureReason | null; index: IndexFacts | null },
+  tagImmutable: boolean | null,
+): Resolution {
+  return {
+    status: 'resolved',
+    facts: {
+      registryId: loc.registryId,
+      region: loc.region,
+      repository: loc.repository,
+      digest,
+      ...detail,
+      ...scans,
+      tagImmutable,
+    },
+  };
 }

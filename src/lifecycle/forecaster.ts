@@ -1,7 +1,7 @@
 import { describeReason } from '../ecr/reasons.ts';
 import type { ImageFacts, Lane } from '../ecr/types.ts';
 import { type ForecastAnswer, type LifecycleImage, PolicyEvaluator } from './forecast.ts';
-import type { LifecyclePolicies, RepositoryLocation } from './policies.ts';
+import type { LifecyclePolicies, PolicyAnswer, RepositoryLocation } from './policies.ts';
 
 /** What a rule looks at, from the facts the resolver has for an image in use. */
 export function lifecycleImageOf(facts: ImageFacts): LifecycleImage {
@@ -43,6 +43,12 @@ export class Forecaster {
     this.#policies.expire();
   }
 
+  /** The forecast from a policy within its TTL, at once; undefined when none is at hand (then ask). */
+  forecastCached(facts: ImageFacts): ForecastAnswer | undefined {
+    const policy = this.#policies.cached(facts);
+    return policy && this.#answer(policy, [facts], this.#now())[0];
+  }
+
   async forecast(facts: ImageFacts, lane: Lane): Promise<ForecastAnswer> {
     return (await this.forecastMany([facts], lane))[0]!;
   }
@@ -60,21 +66,26 @@ export class Forecaster {
     const now = this.#now();
     await Promise.all(
       [...byRepository.values()].map(async (indices) => {
-        const first = images[indices[0]!]!;
-        const policy = await this.#policies.policyOf(lane, first);
-        if (!policy.ok) {
-          const why = { unknown: `${describeReason(policy.reason)} reading the lifecycle policy` };
-          for (const i of indices) answers[i] = why;
-          return;
-        }
-        if (!policy.policy) {
-          for (const i of indices) answers[i] = null;
-          return;
-        }
-        const evaluator = new PolicyEvaluator(policy.policy, now);
-        for (const i of indices) answers[i] = evaluator.forecast(lifecycleImageOf(images[i]!));
+        const policy = await this.#policies.policyOf(lane, images[indices[0]!]!);
+        const forecasts = this.#answer(
+          policy,
+          indices.map((i) => images[i]!),
+          now,
+        );
+        indices.forEach((i, k) => (answers[i] = forecasts[k]!));
       }),
     );
     return answers;
+  }
+
+  /** The forecasts of images of one repository under its policy answer, in order. */
+  #answer(policy: PolicyAnswer, images: readonly ImageFacts[], now: number): ForecastAnswer[] {
+    if (!policy.ok) {
+      const why = { unknown: `${describeReason(policy.reason)} reading the lifecycle policy` };
+      return images.map(() => why);
+    }
+    if (!policy.policy) return images.map(() => null);
+    const evaluator = new PolicyEvaluator(policy.policy, now);
+    return images.map((facts) => evaluator.forecast(lifecycleImageOf(facts)));
   }
 }

@@ -58,9 +58,9 @@ export class LifecyclePolicies {
 
   /** The repository's policy and, for count rules, its images; from cache while fresh. */
   policyOf(lane: Lane, location: RepositoryLocation): Promise<PolicyAnswer> {
-    const key = `${location.registryId}/${location.region}/${location.repository}`;
-    const cached = this.#entries.get(key);
-    if (cached && this.#now() < cached.until) return Promise.resolve(cached.answer);
+    const key = keyOf(location);
+    const cached = this.cached(location);
+    if (cached) return Promise.resolve(cached);
     let pending = this.#inflight.get(key);
     if (!pending) {
       pending = this.#read(lane, location).then((answer) => {
@@ -74,6 +74,12 @@ export class LifecyclePolicies {
       void pending.finally(() => this.#inflight.delete(key));
     }
     return pending;
+  }
+
+  /** The answer policyOf would give from the cache, at once; undefined when none is fresh. */
+  cached(location: RepositoryLocation): PolicyAnswer | undefined {
+    const entry = this.#entries.get(keyOf(location));
+    return entry && this.#now() < entry.until ? entry.answer : undefined;
   }
 
   /** Forgets every policy: the next ask reads them again (the refresh does this each interval). */
@@ -155,4 +161,8 @@ export class LifecyclePolicies {
       message: `repository ${location.repository} holds more than ${MAX_LISTING_PAGES * LISTING_PAGE_SIZE} images; its count rules are not forecast`,
     };
   }
+}
+
+function keyOf(location: RepositoryLocation): string {
+  return `${location.registryId}/${location.region}/${location.repository}`;
 }

@@ -102,12 +102,17 @@ export class Assessor {
     if (parsed.ok && parsed.ref.ecr && wanted) {
       const wantLifecycle =
         this.#forecaster !== null && (options.allFacts === true || this.#policyNeedsLifecycle);
+      const tagMutability = options.allFacts === true || this.#policyNeedsMutability;
+      // Everything at hand (the webhook's usual case): judged at once, with no deadline to keep.
+      const cached = this.#resolver.resolveCached(parsed.ref, { tagMutability });
+      if (cached?.status === 'resolved') {
+        const forecast = wantLifecycle ? this.#forecaster!.forecastCached(cached.facts) : undefined;
+        if (!wantLifecycle || forecast !== undefined)
+          return this.judge(image, parsed, cached, options.namespace, forecast);
+      }
       if (wantLifecycle) this.#forecaster!.prefetch(lane, parsed.ref.ecr);
       resolution = await within(
-        this.#resolver.resolveOne(parsed.ref, {
-          lane,
-          tagMutability: options.allFacts === true || this.#policyNeedsMutability,
-        }),
+        this.#resolver.resolveOne(parsed.ref, { lane, tagMutability }),
         (): Resolution => ({
           status: 'unresolved',
           reason: 'timeout',
