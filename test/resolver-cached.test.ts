@@ -83,4 +83,28 @@ describe('answers from the cache alone', () => {
       await f.close();
     }
   });
+
+  it('reuse a webhook verdict for a second of the clock at most, and never across a cleared cache', async () => {
+    const f = await ecrFixture(scenario);
+    try {
+      const { assessor, resolver } = f.core;
+      const image = images[0]!;
+      const webhook = { namespace: 'shop', deadlineMs: 2_000 };
+      await assessor.assess(image, webhook); // fills the cache
+      const judged = await assessor.assess(image, webhook); // judged from the cache
+      assert.equal(await assessor.assess(image, webhook), judged, 'reused within the second');
+      assert.notEqual(await assessor.assess(image, { ...webhook, namespace: 'other' }), judged);
+      assert.notEqual(await assessor.assess(image), judged, 'only the webhook’s lookups reuse verdicts');
+      f.clock.now += 1_001;
+      const later = await assessor.assess(image, webhook);
+      assert.notEqual(later, judged, 'judged again after the second');
+      assert.deepEqual(later.evaluation.verdict, judged.evaluation.verdict);
+      resolver.clear();
+      const calls = f.sim.requests().total;
+      assert.notEqual(await assessor.assess(image, webhook), later, 'a cleared cache voids the verdict');
+      assert.ok(f.sim.requests().total > calls, 'and ECR is asked again');
+    } finally {
+      await f.close();
+    }
+  });
 });

@@ -83,6 +83,7 @@ export class Resolver {
   readonly #tags: AnswerCache<TagAnswer>;
   readonly #details: AnswerCache<DetailAnswer>;
   readonly #scans: AnswerCache<ScanAnswer>;
+  #generation = 0;
   readonly #indexes: AnswerCache<IndexAnswer>;
   readonly #inflight = new Map<string, Promise<Answer>>();
   readonly #reads: ImageReads;
@@ -144,8 +145,22 @@ export class Resolver {
     }
   }
 
+  /**
+   * Counts a lookup answered from what this cache gave a moment ago (the assessor's reused verdict)
+   * as the cache hit it is, so cache_requests_total counts every image lookup.
+   */
+  recordHit(): void {
+    this.#observer.cache('hit');
+  }
+
+  /** Counts clear() calls: what was derived from the cache before one is void (the assessor's verdicts). */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Drops every cached answer (tests, and a future "refresh now" endpoint). */
   clear(): void {
+    this.#generation += 1;
     this.#tags.clear();
     this.#details.clear();
     this.#scans.clear();

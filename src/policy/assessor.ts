@@ -49,6 +49,21 @@ export interface AssessOptions {
 const MAX_PARSED = 10_000;
 
 /**
+ * How long the webhook reuses a verdict judged from cached answers alone, for the same image in the
+ * same namespace: a burst of reviews (a Deployment's pods, a rollout) judges each image once. An
+ * answer may be used up to this long past its TTL (the webhook is already served stale answers while
+ * one refresh runs, SPEC section 4), and ages and forecast windows move by at most this much.
+ */
+const WARM_VERDICT_MS = 1_000;
+
+interface WarmVerdict {
+  assessment: ImageAssessment;
+  until: number;
+  /** The resolver's generation it was judged in: a cleared cache voids it. */
+  generation: number;
+}
+
+/**
  * Parse → resolve → evaluate: the one path from an image string to a verdict, shared by `check`,
  * `report`, the inventory and the webhook so they can never disagree about an image.
  */
@@ -62,6 +77,8 @@ export class Assessor {
   readonly #forecaster: Forecaster | null;
   /** Parsed references by image string. */
   readonly #parsed = new BoundedMap<string, ParseResult>(MAX_PARSED);
+  /** The webhook's recent verdicts from cached answers, by namespace and image string. */
+  readonly #warm = new BoundedMap<string, WarmVerdict>(MAX_PARSED);
 
   constructor(
     resolver: Resolver,
@@ -88,6 +105,18 @@ export class Assessor {
 
   async assess(image: string, options: AssessOptions = {}): Promise<ImageAssessment> {
     const started = performance.now();
+    // Only the webhook's lookups (a deadline, not every fact) reuse a verdict.
+    const warmKey =
+      options.deadlineMs !== undefined && !options.allFacts && !options.alwaysResolve
+        ? `${options.namespace ?? ''}\u0000${image}`
+        : null;
+    if (warmKey !== null) {
+      const warm = this.#warm.get(warmKey);
+      if (warm && this.#now() < warm.until && warm.generation === this.#resolver.generation) {
+        this.#resolver.recordHit();
+        return warm.assessment;
+      }
+    }
     const parsed = this.parse(image);
     const exempt = isExempt(this.#policy, { parsed, resolution: null }, options.namespace);
     let resolution: Resolution | null = null;
@@ -107,8 +136,16 @@ export class Assessor {
       const cached = this.#resolver.resolveCached(parsed.ref, { tagMutability });
       if (cached?.status === 'resolved') {
         const forecast = wantLifecycle ? this.#forecaster!.forecastCached(cached.facts) : undefined;
-        if (!wantLifecycle || forecast !== undefined)
-          return this.judge(image, parsed, cached, options.namespace, forecast);
+        if (!wantLifecycle || forecast !== undefined) {
+          const assessment = this.judge(image, parsed, cached, options.namespace, forecast);
+          if (warmKey !== null)
+            this.#warm.set(warmKey, {
+              assessment,
+              until: this.#now() + WARM_VERDICT_MS,
+              generation: this.#resolver.generation,
+            });
+          return assessment;
+        }
       }
       if (wantLifecycle) this.#forecaster!.prefetch(lane, parsed.ref.ecr);
       resolution = await within(
