@@ -80,6 +80,9 @@ function row(tag: string, f: ImageFacts, over: Partial<ImageSeriesRow> = {}): Im
   };
 }
 
+/** The exposition's chunks as the text a scrape receives. */
+const text = (chunks: readonly Buffer[]) => Buffer.concat(chunks).toString();
+
 const head = (d: MetricDefinition) => `# HELP ${d.name} ${d.help}\n# TYPE ${d.name} ${d.type}\n`;
 const tagged = (repository: string, tag: string, digest: string) =>
   `{registry_id="${ACCOUNT}",region="${REGION}",repository="${repository}",tag="${tag}",digest="${digest}"}`;
@@ -138,7 +141,7 @@ describe('per-image metrics exposition', () => {
 
     const first = renderer.render();
     assert.equal(
-      first.toString(),
+      text(first),
       exposition({
         info: [
           `${m.info.name}${tagged('api', 'v1', DIGEST_A)} 1`,
@@ -166,7 +169,7 @@ describe('per-image metrics exposition', () => {
         ...tail,
       }),
     );
-    assert.equal(renderer.render(), first, 'an unchanged inventory answers with the same Buffer');
+    assert.equal(renderer.render(), first, 'an unchanged inventory answers with the same chunks');
 
     // Containers and drift change; the alias row and the facts stay as they were.
     source.rows[0]!.containers = 3;
@@ -181,7 +184,7 @@ describe('per-image metrics exposition', () => {
     source.violationRows = [];
     source.changed();
     assert.equal(
-      renderer.render().toString(),
+      text(renderer.render()),
       exposition({
         info: [
           `${m.info.name}${tagged('api', 'v1', DIGEST_A)} 1`,
@@ -247,7 +250,7 @@ describe('per-image metrics exposition', () => {
     source.changed();
     const d = digestLabels('api', DIGEST_D);
     assert.equal(
-      renderer.render().toString(),
+      text(renderer.render()),
       exposition({
         info: [
           `${m.info.name}${tagged('api', 'latest', DIGEST_A)} 1`,
@@ -295,8 +298,8 @@ describe('per-image metrics exposition', () => {
   it('escapes label values as the text format requires', () => {
     const source = new FakeSource();
     source.rows = [row('a"b\\c\nd', facts('api', DIGEST_A))];
-    const text = new ImageMetricsRenderer(source, 10).render().toString();
-    assert.ok(text.includes(`${m.info.name}${tagged('api', 'a\\"b\\\\c\\nd', DIGEST_A)} 1\n`));
+    const out = text(new ImageMetricsRenderer(source, 10).render());
+    assert.ok(out.includes(`${m.info.name}${tagged('api', 'a\\"b\\\\c\\nd', DIGEST_A)} 1\n`));
   });
 
   it('keeps at most maxSeries images and counts the rest, as the bound moves with the inventory', async () => {
@@ -396,40 +399,43 @@ describe('per-image metrics exposition', () => {
       // The same facts object in two rows (the renderer must not share one cache record between them).
       fc.record({ kind: fc.constant('share' as const), at: fc.nat(), tag: fc.constantFrom('v1', 'v3') }),
     );
-    fc.assert(
-      fc.property(
-        fc.array(rowArb, { maxLength: 6 }),
-        fc.array(step, { maxLength: 12 }),
-        fc.nat(6),
-        (initial, steps, max) => {
-          const source = new FakeSource();
-          source.rows = initial.map(build);
-          const incremental = new ImageMetricsRenderer(source, max);
-          const check = () => {
-            const scratch = new ImageMetricsRenderer(source, max);
-            assert.equal(incremental.render().toString(), scratch.render().toString());
-            assert.equal(incremental.render().toString(), reference(source, max));
-            assert.equal(incremental.dropped, Math.max(0, source.rows.length - max));
-          };
-          check();
-          for (const s of steps) {
-            const n = source.rows.length;
-            const target = n ? source.rows[('at' in s ? s.at : 0) % n]! : null;
-            if (s.kind === 'add') source.rows.push(build(s.row));
-            else if (!target) continue;
-            else if (s.kind === 'remove') source.rows.splice(source.rows.indexOf(target), 1);
-            else if (s.kind === 'containers') target.containers = s.n;
-            else if (s.kind === 'drift') target.driftedContainers = s.n;
-            else if (s.kind === 'stale') target.stale = !target.stale;
-            else if (s.kind === 'facts') source.rows[source.rows.indexOf(target)] = build(s.row);
-            else source.rows.push({ ...target, tag: s.tag });
-            source.changed();
+    // Slices copied down only past the default bound, and (maxRuns 3) after almost every change.
+    for (const maxRuns of [undefined, 3]) {
+      fc.assert(
+        fc.property(
+          fc.array(rowArb, { maxLength: 6 }),
+          fc.array(step, { maxLength: 12 }),
+          fc.nat(6),
+          (initial, steps, max) => {
+            const source = new FakeSource();
+            source.rows = initial.map(build);
+            const incremental = new ImageMetricsRenderer(source, max, { maxRuns });
+            const check = () => {
+              const scratch = new ImageMetricsRenderer(source, max);
+              assert.equal(text(incremental.render()), text(scratch.render()));
+              assert.equal(text(incremental.render()), reference(source, max));
+              assert.equal(incremental.dropped, Math.max(0, source.rows.length - max));
+            };
             check();
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
+            for (const s of steps) {
+              const n = source.rows.length;
+              const target = n ? source.rows[('at' in s ? s.at : 0) % n]! : null;
+              if (s.kind === 'add') source.rows.push(build(s.row));
+              else if (!target) continue;
+              else if (s.kind === 'remove') source.rows.splice(source.rows.indexOf(target), 1);
+              else if (s.kind === 'containers') target.containers = s.n;
+              else if (s.kind === 'drift') target.driftedContainers = s.n;
+              else if (s.kind === 'stale') target.stale = !target.stale;
+              else if (s.kind === 'facts') source.rows[source.rows.indexOf(target)] = build(s.row);
+              else source.rows.push({ ...target, tag: s.tag });
+              source.changed();
+              check();
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+    }
   });
 });
 

@@ -137,14 +137,14 @@ export class WardenMetrics implements ResolverObserver, KeepAliveObserver {
 
   /**
    * The full exposition as the chunks to send, in order: the registry's metrics (a few KB, rendered
-   * per call), then the per-image families (the renderer's cached Buffer itself, not a copy).
+   * per call), then the per-image families (the renderer's cached slices themselves, not a copy).
    */
   async exposition(): Promise<Buffer[]> {
     // Taken before the await below, so the dropped gauge describes the very images text sent.
     const images = this.#images?.render();
     if (this.#images) this.#seriesDropped.set(this.#images.dropped);
     const base = Buffer.from(await this.registry.metrics());
-    return images ? [base, images] : [base];
+    return images ? [base, ...images] : [base];
   }
 
   /** The full exposition as text. */
