@@ -47,8 +47,11 @@ async function listen(
   };
 }
 
-async function clientCertificate(ca: PemPair): Promise<PemPair> {
-  const pems = await generate([{ name: 'commonName', value: 'system:serviceaccount:ecr-warden:warden' }], {
+async function clientCertificate(
+  ca: PemPair,
+  commonName = 'system:serviceaccount:ecr-warden:warden',
+): Promise<PemPair> {
+  const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
@@ -121,6 +124,25 @@ describe('KeptConnection over HTTPS with the kubeconfig’s TLS material', () =>
       connection.reset();
       await connection.request({ method: 'GET', path: '/again' });
       assert.equal(handshakes - before, 2, 'a reset pool opens a new connection');
+    } finally {
+      connection.reset();
+    }
+  });
+
+  it('builds a new connection when the kubeconfig’s client certificate changes (rotated, or from an exec plugin)', async () => {
+    const kc = kubeConfig(true);
+    const connection = new KeptConnection(kc);
+    try {
+      const first = await connection.request({ method: 'GET', path: '/a' });
+      assert.equal(JSON.parse(first.text).user, 'system:serviceaccount:ecr-warden:warden');
+      const before = handshakes;
+      const rotated = await clientCertificate(ca, 'system:serviceaccount:ecr-warden:rotated');
+      const user = kc.getCurrentUser() as { certData?: string; keyData?: string };
+      user.certData = b64(rotated.cert);
+      user.keyData = b64(rotated.key);
+      const second = await connection.request({ method: 'GET', path: '/b' });
+      assert.equal(JSON.parse(second.text).user, 'system:serviceaccount:ecr-warden:rotated');
+      assert.equal(handshakes - before, 1);
     } finally {
       connection.reset();
     }
@@ -276,10 +298,48 @@ describe('PodWatcher on a malformed watch stream', () => {
     try {
       watcher.start();
       const deadline = Date.now() + 10_000;
-      while (lists < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Until the second list is delivered, not merely asked for.
+      while (delivered.length < 2 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(lists, 2, 'listed again after the malformed line');
       assert.deepEqual(reasons, ['apply_error']);
       assert.deepEqual(delivered.slice(0, 2), ['list p1', 'list p2']);
+    } finally {
+      await watcher.stop();
+      await server.close();
+    }
+  });
+});
+
+describe('PodWatcher over many namespaces', () => {
+  it('lists and watches every namespace at once, however many (each watch holds a connection)', async () => {
+    const namespaces = Array.from({ length: 12 }, (_, i) => `team-${i}`);
+    const openWatches = new Set<string>();
+    const server = await listen((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const namespace = /\/namespaces\/([^/]+)\//.exec(url.pathname)?.[1] ?? '';
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') {
+        openWatches.add(namespace);
+        res.write('');
+        return; // held open, quiet
+      }
+      res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [] }));
+    });
+    const watcher = new PodWatcher({
+      kubeConfig: plainKubeConfig(server.port),
+      namespaces,
+      idleTimeoutMs: 60_000,
+      log: silentLogger,
+      sink: { replaceAll: () => undefined, upsert: () => undefined, remove: () => undefined },
+    });
+    try {
+      watcher.start();
+      await watcher.whenSynced();
+      const deadline = Date.now() + 10_000;
+      while (openWatches.size < namespaces.length && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(openWatches.size, namespaces.length, 'a watch open in every namespace at once');
     } finally {
       await watcher.stop();
       await server.close();

@@ -295,6 +295,28 @@ describe('per-image metrics exposition', () => {
     );
   });
 
+  it('rewrites the lifecycle line when a lifecycle refresh replaces the forecast, the facts unchanged', () => {
+    const source = new FakeSource();
+    const f = facts('api', DIGEST_A);
+    const forecast = (at: number) => ({
+      action: 'expire' as const,
+      rulePriority: 1,
+      countType: 'sinceImagePushed' as const,
+      at: new Date(at),
+      rule: 'expire after 30 days',
+    });
+    source.rows = [row('v1', f, { lifecycle: forecast(1_800_000_000_000) })];
+    const renderer = new ImageMetricsRenderer(source, 10);
+    const line = (seconds: number) =>
+      `${m.lifecycleAction.name}{${digestLabels('api', DIGEST_A)},action="expire",rule_priority="1"} ${seconds}\n`;
+    assert.ok(text(renderer.render()).includes(line(1_800_000_000)));
+    source.rows = [row('v1', f, { lifecycle: forecast(1_900_000_000_000) })];
+    source.changed();
+    const after = text(renderer.render());
+    assert.ok(after.includes(line(1_900_000_000)), after);
+    assert.ok(!after.includes(line(1_800_000_000)));
+  });
+
   it('escapes label values as the text format requires', () => {
     const source = new FakeSource();
     source.rows = [row('a"b\\c\nd', facts('api', DIGEST_A))];

@@ -5,11 +5,29 @@ import { WardenError } from '../errors.ts';
 import { readBody } from './response.ts';
 
 /**
- * Connections to one apiserver held at once by one KeptConnection: a watch holds one for its whole
- * life, and each component (pod watch, lease, Events, Reports) has a connection of its own, so a
- * handful is plenty; more requests wait for a free one rather than open more.
+ * Connections to one apiserver held at once by one KeptConnection, unless its owner says otherwise:
+ * each component (lease, Events, Reports) has a connection of its own and sends a few requests at a
+ * time, so a handful is plenty; more wait for a free one rather than open more. The pod watcher, whose
+ * watches each hold a connection for minutes, asks for one per namespace it watches and two more.
  */
-const MAX_SOCKETS = 8;
+export const DEFAULT_MAX_SOCKETS = 8;
+
+/**
+ * A kept-alive connection unused this long is closed. The apiserver closes idle connections on its
+ * side too (Go's http.Server after its idle timeout, load balancers sooner); closing first spares a
+ * request the reset of a connection closed under it. undici, which client-node used, keeps 4 s.
+ */
+const IDLE_SOCKET_MS = 30_000;
+
+/**
+ * The longest a request may take when its caller gives it no bound of its own, body included: the
+ * apiserver itself gives up on any request but a watch after its --request-timeout, 60 s by default.
+ * (undici's fetch bounded headers and body at 300 s each; node:http bounds nothing.)
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** The TLS settings of the kubeconfig a pool is built with; a pool whose settings changed is rebuilt. */
+const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
 
 /** An answer, its body read whole. */
 export interface ApiAnswer {
@@ -47,12 +65,16 @@ export interface ApiRequest {
  */
 export class KeptConnection {
   readonly #kubeConfig: KubeConfig;
+  readonly #maxSockets: number;
   #agent: HttpAgent | undefined;
+  /** The TLS settings `#agent` was built with. */
+  #agentTls: Record<string, unknown> = {};
   /** Aborts the requests made while it is set: the caller's bound on one attempt. */
   signal: AbortSignal | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, options: { maxSockets?: number } = {}) {
     this.#kubeConfig = kubeConfig;
+    this.#maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
   }
 
   /** The URL of the kubeconfig's current cluster, which every request's path is appended to. */
@@ -62,9 +84,12 @@ export class KeptConnection {
     return cluster.server;
   }
 
-  /** Sends a request and reads its answer whole, up to `maxBytes` (ERR_KUBE_API past it). */
+  /**
+   * Sends a request and reads its answer whole, up to `maxBytes` (ERR_KUBE_API past it), within its
+   * signal or, without one, DEFAULT_REQUEST_TIMEOUT_MS.
+   */
   async request(request: ApiRequest, maxBytes = Infinity): Promise<ApiAnswer> {
-    const signal = this.#signalFor(request.signal);
+    const signal = this.#signalFor(request.signal) ?? AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS);
     const response = await this.#open(request, signal);
     const text = await readBody(response, maxBytes, signal);
     return { status: response.statusCode ?? 0, headers: response.headers, text };
@@ -103,8 +128,9 @@ export class KeptConnection {
         ...(signal ? { signal } : {}),
       });
       req.once('response', resolve);
-      // An aborted request fails with the signal's reason (a TimeoutError, say), as fetch does.
-      req.once('error', (err) => reject(signal?.aborted ? (signal.reason as Error) : err));
+      // An aborted request fails with the signal's reason (a TimeoutError, say), as fetch does. `on`:
+      // an error after the answer (the promise settled) must still find a listener.
+      req.on('error', (err) => reject(signal?.aborted ? (signal.reason as Error) : err));
       req.end(request.body);
     });
   }
@@ -123,34 +149,40 @@ export class KeptConnection {
   }
 
   /**
-   * The pool: client-node's own agent when the cluster is reached through a proxy (it builds the
-   * proxy's tunnelling agent), else one kept-alive agent with the kubeconfig's TLS settings.
+   * The pool: one kept-alive agent with the kubeconfig's TLS settings, rebuilt when they change (a
+   * rotated client certificate or CA file, a certificate from an exec plugin). Through a proxy
+   * (the cluster's proxy-url) it is client-node's own agent, which builds the proxy's tunnel: that
+   * one client-node keeps for the life of the process, without keep-alive, and reset() does not
+   * replace it.
    */
   #agentFor(options: RequestOptions, secure: boolean): HttpAgent {
     if (this.#kubeConfig.getCurrentCluster()?.proxyUrl && options.agent instanceof HttpAgent)
       return options.agent;
+    const tls = secure ? pick(options as Record<string, unknown>, TLS_KEYS) : {};
+    if (this.#agent && !sameSettings(tls, this.#agentTls)) this.reset();
     if (this.#agent) return this.#agent;
-    const common = { keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'lifo' as const };
-    this.#agent = secure
-      ? new HttpsAgent({
-          ...common,
-          ...pick(options as Record<string, unknown>, [
-            'ca',
-            'cert',
-            'key',
-            'pfx',
-            'passphrase',
-            'servername',
-          ]),
-          // Only when the kubeconfig says so (insecure-skip-tls-verify): else Node's default, which
-          // honours NODE_TLS_REJECT_UNAUTHORIZED as client-node's agents do.
-          ...(options.rejectUnauthorized !== undefined
-            ? { rejectUnauthorized: options.rejectUnauthorized }
-            : {}),
-        })
-      : new HttpAgent(common);
+    // rejectUnauthorized only when the kubeconfig sets it (insecure-skip-tls-verify): else Node's
+    // default, which honours NODE_TLS_REJECT_UNAUTHORIZED as client-node's agents do.
+    const common = {
+      keepAlive: true,
+      maxSockets: this.#maxSockets,
+      scheduling: 'lifo' as const,
+      // On a pooled connection this closes it; on one in use (a watch) it only emits 'timeout'.
+      timeout: IDLE_SOCKET_MS,
+    };
+    this.#agent = secure ? new HttpsAgent({ ...common, ...tls }) : new HttpAgent(common);
+    this.#agentTls = tls;
     return this.#agent;
   }
+}
+
+function sameSettings(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return TLS_KEYS.every((key) => {
+    const x = a[key];
+    const y = b[key];
+    if (Buffer.isBuffer(x) && Buffer.isBuffer(y)) return x.equals(y);
+    return x === y;
+  });
 }
 
 function pick(options: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

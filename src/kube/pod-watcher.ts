@@ -97,11 +97,15 @@ export class PodWatcher {
   readonly #synced: Promise<void>;
   #resolveSynced!: () => void;
   #stopped = false;
+  /** Aborted by stop(): ends the list requests in flight. */
+  readonly #stopping = new AbortController();
   #loops: Promise<void>[] = [];
 
   constructor(options: PodWatcherOptions) {
     this.#o = options;
-    this.#connection = new KeptConnection(options.kubeConfig);
+    const scopes = Math.max(1, options.namespaces.length);
+    // Each scope's watch holds a connection for minutes; its lists need one more now and then.
+    this.#connection = new KeptConnection(options.kubeConfig, { maxSockets: scopes + 2 });
     this.#log = (options.log ?? silentLogger).child({ component: 'pod-watch' });
     const names = options.namespaces.length ? [...options.namespaces] : [null];
     this.#scopes = names.map((namespace) => ({
@@ -141,6 +145,7 @@ export class PodWatcher {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     for (const scope of this.#scopes) {
       scope.controller?.abort();
       scope.backoff.cancel();
@@ -228,7 +233,7 @@ export class PodWatcher {
         method: 'GET',
         path: `${podsPath(scope)}?${query}`,
         headers: REQUEST_HEADERS,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#stopping.signal]),
       })
       .catch((err: unknown) => {
         if ((err as { name?: string }).name !== 'TimeoutError') throw err;

@@ -141,19 +141,25 @@ function readEvents(
       }
       return true;
     };
+    // Only the newly arrived text is searched for line ends; the start of a line still arriving is
+    // kept as it came (a rope, not re-copied) and its bytes counted, so a long line costs its length.
     const onChunk = (chunk: Buffer): void => {
       onData();
-      pendingBytes += chunk.length;
-      pending += decoder.decode(chunk, { stream: true });
-      let from = 0;
-      for (let at = pending.indexOf('\n'); at >= 0; at = pending.indexOf('\n', from)) {
-        const ok = line(pending.slice(from, at));
-        from = at + 1;
-        if (!ok || done) return;
+      const text = decoder.decode(chunk, { stream: true });
+      let at = text.indexOf('\n');
+      if (at < 0) {
+        pending += text;
+        pendingBytes += chunk.length;
+      } else {
+        if (!line(pending + text.slice(0, at)) || done) return;
+        let from = at + 1;
+        for (at = text.indexOf('\n', from); at >= 0; at = text.indexOf('\n', from)) {
+          if (!line(text.slice(from, at)) || done) return;
+          from = at + 1;
+        }
+        pending = text.slice(from);
+        pendingBytes = Buffer.byteLength(pending);
       }
-      pending = from === 0 ? pending : pending.slice(from);
-      // Bytes of the line still being read: an approximation by characters once lines complete.
-      if (from > 0) pendingBytes = pending.length;
       if (pendingBytes > maxEventBytes)
         finish({ kind: 'malformed', message: `a watch event is longer than ${maxEventBytes} bytes` });
     };

@@ -61,6 +61,8 @@ interface ImageText {
   containers: number;
   driftedContainers: number;
   stale: boolean;
+  /** The forecast the lifecycle line was written from: a lifecycle refresh replaces it, facts unchanged. */
+  lifecycle: ImageSeriesRow['lifecycle'];
   /** Several tags may name one digest: only the first row naming it carries the digest-level series. */
   digestSeries: boolean;
   digestKey: string;
@@ -148,7 +150,7 @@ export class ImageMetricsRenderer {
         cached.containers === row.containers &&
         cached.driftedContainers === row.driftedContainers &&
         cached.digestSeries === digestSeries &&
-        (!digestSeries || cached.stale === row.stale)
+        (!digestSeries || (cached.stale === row.stale && cached.lifecycle === row.lifecycle))
       ) {
         record = cached;
       } else {
@@ -161,6 +163,7 @@ export class ImageMetricsRenderer {
           containers: row.containers,
           driftedContainers: row.driftedContainers,
           stale: row.stale,
+          lifecycle: row.lifecycle,
           digestSeries,
           digestKey,
           slot: -1,

@@ -52,13 +52,20 @@ const MAX_PARSED = 10_000;
  * How long the webhook reuses a verdict judged from cached answers alone, for the same image in the
  * same namespace: a burst of reviews (a Deployment's pods, a rollout) judges each image once. An
  * answer may be used up to this long past its TTL (the webhook is already served stale answers while
- * one refresh runs, SPEC section 4), and ages and forecast windows move by at most this much.
+ * one refresh runs, SPEC section 4), and ages and forecast windows move by at most this much. Both
+ * the injected clock (which TTLs and ages are read on) and the monotonic one bound it, so a clock
+ * stepped back does not stretch it.
  */
 const WARM_VERDICT_MS = 1_000;
 
+/** Verdicts kept for reuse: the distinct images of a second's reviews; more only means more judging. */
+const MAX_WARM = 2_000;
+
 interface WarmVerdict {
   assessment: ImageAssessment;
+  /** By the injected clock (the one TTLs and ages are read on), and by the monotonic one. */
   until: number;
+  untilMonotonic: number;
   /** The resolver's generation it was judged in: a cleared cache voids it. */
   generation: number;
 }
@@ -78,7 +85,7 @@ export class Assessor {
   /** Parsed references by image string. */
   readonly #parsed = new BoundedMap<string, ParseResult>(MAX_PARSED);
   /** The webhook's recent verdicts from cached answers, by namespace and image string. */
-  readonly #warm = new BoundedMap<string, WarmVerdict>(MAX_PARSED);
+  readonly #warm = new BoundedMap<string, WarmVerdict>(MAX_WARM);
 
   constructor(
     resolver: Resolver,
@@ -107,14 +114,24 @@ export class Assessor {
     const started = performance.now();
     // Only the webhook's lookups (a deadline, not every fact) reuse a verdict.
     const warmKey =
-      options.deadlineMs !== undefined && !options.allFacts && !options.alwaysResolve
+      options.deadlineMs !== undefined &&
+      !options.allFacts &&
+      !options.alwaysResolve &&
+      !options.resolveExempt
         ? `${options.namespace ?? ''}\u0000${image}`
         : null;
     if (warmKey !== null) {
       const warm = this.#warm.get(warmKey);
-      if (warm && this.#now() < warm.until && warm.generation === this.#resolver.generation) {
-        this.#resolver.recordHit();
-        return warm.assessment;
+      if (warm) {
+        if (
+          this.#now() < warm.until &&
+          started < warm.untilMonotonic &&
+          warm.generation === this.#resolver.generation
+        ) {
+          this.#resolver.recordHit();
+          return warm.assessment;
+        }
+        this.#warm.delete(warmKey);
       }
     }
     const parsed = this.parse(image);
@@ -142,6 +159,7 @@ export class Assessor {
             this.#warm.set(warmKey, {
               assessment,
               until: this.#now() + WARM_VERDICT_MS,
+              untilMonotonic: performance.now() + WARM_VERDICT_MS,
               generation: this.#resolver.generation,
             });
           return assessment;
