@@ -189,10 +189,11 @@ export type ReferenceParts = Pick<ImageReference, 'registry' | 'path' | 'tag' | 
 
 /** `registry/path[:tag][@digest]`: the normalized form of a parsed reference. */
 export function formatReference(ref: ReferenceParts): string {
-  let out = formatName(ref);
-  if (ref.tag !== null) out += `:${ref.tag}`;
-  if (ref.digest !== null) out += `@${ref.digest}`;
-  return out;
+  const parts = [ref.registry, '/', ref.path];
+  if (ref.tag !== null) parts.push(':', ref.tag);
+  if (ref.digest !== null) parts.push('@', ref.digest);
+  // Joined: one flat string, kept with the parsed reference (concatenation would keep a rope).
+  return parts.join('');
 }
 
 /** `registry/path`: the repository a reference names, without tag or digest. */

@@ -141,7 +141,12 @@ export class ImageMetricsRenderer {
         cached.registryId === row.registryId &&
         cached.region === row.region &&
         cached.repository === row.repository;
-      const digestKey = sameLabels ? cached.digestKey : `${baseLabels(row)}|${row.facts.digest}`;
+      // Joined, not concatenated: join makes one flat string, where a template literal leaves a rope
+      // of its parts that the record would keep for as long as the image has series. None of the
+      // parts can hold a '|' (an account ID, a region, an ECR repository name, a digest).
+      const digestKey = sameLabels
+        ? cached.digestKey
+        : [row.registryId, row.region, row.repository, row.facts.digest].join('|');
       const digestSeries = !seenDigests.has(digestKey);
       if (digestSeries) seenDigests.add(digestKey);
       let record: ImageText;
