@@ -34,5 +34,9 @@ COPY --from=build /app/dist/bundle/ecr-warden.mjs ./ecr-warden.mjs
 USER 1000:1000
 # 9090: metrics and health (HTTP); 8443: admission webhook (HTTPS). Both are configurable.
 EXPOSE 9090 8443
-ENTRYPOINT ["node", "/app/ecr-warden.mjs"]
+# --optimize-for-size: V8's heap sized and shrunk for memory rather than speed. At 10,000 pods the
+# steady RSS fell from 147 to 130 MiB (V8 heap committed 43 to 33 MiB), with the webhook's latency
+# and the /metrics render unchanged within their noise (npm run bench: inventory runs the controller
+# with these flags; a test keeps them equal). Node refuses it in NODE_OPTIONS, hence the command line.
+ENTRYPOINT ["node", "--optimize-for-size", "/app/ecr-warden.mjs"]
 CMD ["serve", "--config", "/etc/ecr-warden/config.yaml"]

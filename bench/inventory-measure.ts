@@ -20,8 +20,8 @@ import type { Ready, SimCommand, SimReply } from './sim-server.ts';
 import { formatBytes, formatCount, formatMs, median, type Row, type Table } from './table.ts';
 
 export const MEASURE_FLAG = '--inventory-bench-measure';
-/** V8's heap flags this process was started with: the chart's NODE_OPTIONS (bench/inventory.ts). */
-const heapFlags = () => process.execArgv.filter((flag) => flag !== '--expose-gc');
+/** The node flags this process was started with: the image's and the chart's (bench/inventory.ts). */
+const nodeFlags = () => process.execArgv.filter((flag) => flag !== '--expose-gc');
 
 const RSS_TARGET_MIB = 150;
 const HEAP_PER_POD_TARGET = 2048;
@@ -196,7 +196,7 @@ async function measure(): Promise<Table> {
       `steady RSS, where: ${describeBreakdown(steady)}`,
       `RSS before the first pod (the program loaded, the controller not started), where: ${describeBreakdown(before)}`,
       `Node alone: a process of the same node binary and flags that loads nothing`,
-      `V8 heap sized by the chart's NODE_OPTIONS (${heapFlags().join(' ')}), and the image's environment (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}); the controller runs bundled, as the image ships it (scripts/bundle.ts)`,
+      `node flags of the image's ENTRYPOINT and the chart's NODE_OPTIONS (${nodeFlags().join(' ')}), and the image's environment (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}); the controller runs bundled, as the image ships it (scripts/bundle.ts)`,
     );
 
     // ---- the peer: client-node's informer holding the same pods, in its own process

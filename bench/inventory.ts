@@ -17,14 +17,9 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { compileProject } from './compile.ts';
 import { chartNodeOptions } from '../test/helpers/webhook-process.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './image.ts';
 import { MEASURE_FLAG } from './inventory-measure.ts';
 import { printTable, type Table } from './table.ts';
-
-/**
- * The environment the container image gives the controller (its Dockerfile's ENV, which a test
- * keeps equal to this): memory is measured as it is in a pod. The peer runs with it too.
- */
-export const IMAGE_ENV: Record<string, string> = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' };
 
 /** Bundles the measuring script, runs it in a fresh process and returns its table. */
 export async function runInventoryBench(): Promise<Table> {
@@ -32,10 +27,11 @@ export async function runInventoryBench(): Promise<Table> {
   try {
     const measuring = await compiled.bundle('inventory-measure');
     await compiled.bundle('informer-peer');
-    // V8's heap as the chart sizes it (values.yaml: nodeOptions), for the controller and the peer alike.
+    // Node run as the image runs it (its ENTRYPOINT's flags) with V8's heap as the chart sizes it
+    // (values.yaml: nodeOptions), for the controller and the peer alike.
     const nodeOptions = (await chartNodeOptions()).split(/\s+/).filter(Boolean);
     const child = fork(measuring, [MEASURE_FLAG], {
-      execArgv: ['--expose-gc', ...nodeOptions],
+      execArgv: ['--expose-gc', ...IMAGE_NODE_FLAGS, ...nodeOptions],
       env: { ...process.env, ...IMAGE_ENV },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -18,6 +18,7 @@ import { openReportsCrds } from '../sim/kube/index.ts';
 import { scanned } from './helpers/ecr.ts';
 import { createTestCertificates, reviewOf, type TestCertificates } from './helpers/reviews.ts';
 import { ecrImage, ecrRef, eventually, startWorld, type World } from './helpers/world.ts';
+import { IMAGE_NODE_FLAGS } from '../bench/image.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -67,7 +68,8 @@ function start(args: string[]): {
   output: () => string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, [program, ...args], {
+  // Run as the image runs it: its ENTRYPOINT's node flags, then the bundle.
+  const child = spawn(process.execPath, [...IMAGE_NODE_FLAGS, program, ...args], {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { buildCore } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
 import { SIMULATOR_CREDENTIALS } from '../../sim/ecr/index.ts';
 import { createTestCertificates, review, testConfig } from './reviews.ts';
+import { IMAGE_NODE_FLAGS } from '../../bench/image.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHILD_FLAG = '--webhook-process';
@@ -78,7 +79,8 @@ export async function startWebhookProcess(options: {
   settings?: Record<string, unknown>;
 }): Promise<WebhookProcess> {
   const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG], {
-    execArgv: [],
+    // Node run as the image runs it; the heap as the chart sizes it (NODE_OPTIONS, below).
+    execArgv: [...IMAGE_NODE_FLAGS],
     env: {
       ...process.env,
       NODE_OPTIONS: options.nodeOptions,
