@@ -7,6 +7,17 @@ import type { FindingsSource, NamespaceTally, PodFinding, PodFindings } from '..
 import type { ImageEntry, PodStore } from './pod-store.ts';
 import { compareStrings } from '../util/compare.ts';
 
+/** How long a verdict whose facts have not changed is carried from one store version to the next. */
+const REJUDGE_MS = 60_000;
+
+/** A verdict and the facts it was judged from. */
+interface Judged {
+  assessment: ImageAssessment;
+  resolution: Resolution | null;
+  lifecycle: ImageEntry['lifecycle'];
+  at: number;
+}
+
 /** One distinct image in use (ECR, resolved), as the per-image metrics show it. */
 export interface ImageSeriesRow {
   registryId: string;
@@ -68,7 +79,9 @@ export class InventoryViews implements ImageSeriesSource, FindingsSource {
   readonly #assessor: Assessor;
   readonly #now: () => number;
   readonly #staleAfter: number;
-  #judged: { version: number; byKey: Map<string, ImageAssessment> } = { version: -1, byKey: new Map() };
+  #judged: { version: number; byKey: Map<string, Judged> } = { version: -1, byKey: new Map() };
+  /** The verdicts of the version before: carried over where their facts are the same objects. */
+  #previous = new Map<string, Judged>();
   #violations: { version: number; rows: ViolationRow[] } | null = null;
   #findings: { version: number; pods: PodFindings[]; tallies: Map<string, NamespaceTally> } | null = null;
 
@@ -83,23 +96,38 @@ export class InventoryViews implements ImageSeriesSource, FindingsSource {
     return this.#store.version();
   }
 
-  /** The policy's verdict on an image in a namespace, judged once per store version. */
+  /**
+   * The policy's verdict on an image in a namespace, judged once per store version. A pod change
+   * makes a new version but leaves most images' facts as they were: a verdict of the version before
+   * is carried over when its resolution and forecast are the very same objects and it was judged
+   * less than REJUDGE_MS ago (checks that read the clock, ages and lifecycle windows, move by at most
+   * that), so a change costs the judging of what changed, not of every image in use.
+   */
   #judge(entry: ImageEntry | undefined, image: string, namespace: string): ImageAssessment {
     const version = this.#store.version();
-    if (this.#judged.version !== version) this.#judged = { version, byKey: new Map() };
-    const key = `${namespace}\u0000${image}`;
-    let assessment = this.#judged.byKey.get(key);
-    if (!assessment) {
-      const parsed = entry?.parsed ?? this.#assessor.parse(image);
-      assessment = this.#assessor.judge(
-        image,
-        parsed,
-        entry?.resolution ?? null,
-        namespace,
-        entry?.lifecycle,
-      );
-      this.#judged.byKey.set(key, assessment);
+    if (this.#judged.version !== version) {
+      this.#previous = this.#judged.byKey;
+      this.#judged = { version, byKey: new Map() };
     }
+    const key = `${namespace}\u0000${image}`;
+    const judged = this.#judged.byKey.get(key);
+    if (judged) return judged.assessment;
+    const resolution = entry?.resolution ?? null;
+    const lifecycle = entry?.lifecycle;
+    const now = this.#now();
+    const before = this.#previous.get(key);
+    if (
+      before &&
+      before.resolution === resolution &&
+      before.lifecycle === lifecycle &&
+      now - before.at < REJUDGE_MS
+    ) {
+      this.#judged.byKey.set(key, before);
+      return before.assessment;
+    }
+    const parsed = entry?.parsed ?? this.#assessor.parse(image);
+    const assessment = this.#assessor.judge(image, parsed, resolution, namespace, lifecycle);
+    this.#judged.byKey.set(key, { assessment, resolution, lifecycle, at: now });
     return assessment;
   }
 
