@@ -34,6 +34,7 @@ import {
   testConfig,
 } from '../test/helpers/reviews.ts';
 import { bulkyReview, chartNodeOptions, post, startWebhookProcess } from '../test/helpers/webhook-process.ts';
+import { IMAGE_NODE_FLAGS } from './image.ts';
 import { formatBytes, printTable, type Row, type Table } from './table.ts';
 
 // ---------------------------------------------------------------- settings
@@ -694,7 +695,7 @@ async function runFloodRow(): Promise<{ row: Row; note: string }> {
         ok: crashes === 0 && peak <= RSS_TARGET,
       },
       note:
-        `flood: NODE_OPTIONS "${nodeOptions}" (from the rendered chart), ECR ${FLOOD_ECR_LATENCY_MS / 1000} s, ` +
+        `flood: node ${IMAGE_NODE_FLAGS.join(' ')} (the image's ENTRYPOINT) with NODE_OPTIONS "${nodeOptions}" (from the rendered chart), ECR ${FLOOD_ECR_LATENCY_MS / 1000} s, ` +
         `${FLOOD_ROUNDS} rounds of ${FLOOD_REVIEWS}: ${answered} answered, ${refused} refused with 429` +
         (other.length ? `, others ${other.map(([key, n]) => `${key}: ${n}`).join(', ')}` : '') +
         `; ${crashes ? `the process ended: ${JSON.stringify(webhook.exit())}` : 'the process lived'}`,
