@@ -292,7 +292,7 @@ async function measure(): Promise<Table> {
       ok: median(cached) <= RENDER_TARGET_MS && renderOk,
     });
     notes.push(
-      `render: controller.metrics.exposition() (the bytes /metrics sends) with ${formatCount(loaded.pods ?? 0)} pods over ${formatCount(loaded.images ?? 0)} images; "after a change" follows a pod's MODIFIED event, so the per-image text and policy verdicts are rebuilt`,
+      `render: controller.metrics.exposition() (the bytes /metrics sends) with ${formatCount(loaded.pods ?? 0)} pods over ${formatCount(loaded.images ?? 0)} images; "after a change" follows a pod's MODIFIED event: the inventory's version moves, every image row and verdict is looked at again, and what changed is rewritten`,
     );
     rows.push({
       figure: 'peak RSS over the run (every phase above)',
