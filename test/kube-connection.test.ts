@@ -11,6 +11,7 @@ import { KeptConnection } from '../src/kube/kept-connection.ts';
 import { PodWatcher, type WatchRestartReason } from '../src/kube/pod-watcher.ts';
 import { type WatchEnd, watchStream } from '../src/kube/watch-stream.ts';
 import { silentLogger } from '../src/log.ts';
+import { VERSION } from '../src/version.ts';
 import { generateCertificateAuthority, issueServingCertificate, type PemPair } from '../sim/self-signed.ts';
 
 /**
@@ -118,6 +119,7 @@ describe('KeptConnection over HTTPS with the kubeconfig’s TLS material', () =>
         assert.deepEqual(JSON.parse(answer.text), {
           user: 'system:serviceaccount:ecr-warden:warden',
           path,
+          agent: `ecr-warden/${VERSION}`,
         });
       }
       assert.equal(handshakes - before, 1, 'three requests, one TLS handshake');

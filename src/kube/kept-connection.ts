@@ -2,6 +2,7 @@ import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
+import { VERSION } from '../version.ts';
 import { readBody } from './response.ts';
 
 /**
@@ -28,6 +29,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** The TLS settings of the kubeconfig a pool is built with; a pool whose settings changed is rebuilt. */
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
+
+const USER_AGENT = `ecr-warden/${VERSION}`;
 
 /** An answer, its body read whole. */
 export interface ApiAnswer {
@@ -113,8 +116,11 @@ export class KeptConnection {
     const url = new URL(this.server() + request.path);
     const secure = url.protocol === 'https:';
     const agent = this.#agentFor(options, secure);
+    // Who is asking, after the kubeconfig's headers (as client-node's generated classes set it): the
+    // apiserver's audit log shows it.
     const headers: Record<string, string | number> = {
       ...(options.headers as Record<string, string> | undefined),
+      'User-Agent': USER_AGENT,
       ...request.headers,
     };
     if (request.body !== undefined) headers['Content-Length'] = Buffer.byteLength(request.body);

@@ -1,11 +1,10 @@
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { VERSION } from '../version.ts';
 import { Backoff } from './backoff.ts';
 import { KeptConnection } from './kept-connection.ts';
-import { parseOrText } from './response.ts';
-import { headersOf } from './rest.ts';
+import { refusal } from './response.ts';
+import { apiPath, type ListPage } from './rest.ts';
 import { type WatchEnd, watchStream } from './watch-stream.ts';
 import { StringPool, type TrackedPod, trimPod } from './trim.ts';
 
@@ -62,12 +61,6 @@ export const DEFAULT_PAGE_SIZE = 100;
  * would wait as long as the connection stays open, far past the watchdog that guards the watch.
  */
 export const DEFAULT_LIST_PAGE_TIMEOUT_MS = 60_000;
-
-/** A pod list page as the apiserver sends it; items stay raw JSON until trimmed. */
-interface RawPodList {
-  metadata?: { resourceVersion?: string; continue?: string };
-  items?: unknown[];
-}
 
 interface Scope {
   namespace: string | null;
@@ -241,17 +234,9 @@ export class PodWatcher {
           cause: err,
         });
       });
-    if (answer.status !== 200) {
-      // The error client-node's API clients throw, so callers read `code` and `body` as before.
-      throw new ApiException(
-        answer.status,
-        'listing pods failed',
-        parseOrText(answer.text),
-        headersOf(answer.headers),
-      );
-    }
-    // Trimmed here, so that nothing of the page outlives this call.
-    const page = JSON.parse(answer.text) as RawPodList;
+    if (answer.status !== 200) throw refusal(answer, 'listing pods failed');
+    // Items stay raw JSON until trimmed, here, so that nothing of the page outlives this call.
+    const page = JSON.parse(answer.text) as ListPage<unknown>;
     for (const item of page.items ?? []) {
       const pod = trimPod(item, this.#pool);
       if (pod) into.push(pod);
@@ -359,12 +344,9 @@ export class PodWatcher {
   }
 }
 
-/** What list and watch requests send: JSON, and who is asking (the apiserver's audit log shows it). */
-const REQUEST_HEADERS: Readonly<Record<string, string>> = {
-  Accept: 'application/json',
-  'User-Agent': `ecr-warden/${VERSION}`,
-};
+/** What list and watch requests ask for. */
+const REQUEST_HEADERS: Readonly<Record<string, string>> = { Accept: 'application/json' };
 
 function podsPath(scope: Scope): string {
-  return scope.namespace ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods` : '/api/v1/pods';
+  return scope.namespace ? apiPath`/api/v1/namespaces/${scope.namespace}/pods` : '/api/v1/pods';
 }

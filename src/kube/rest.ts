@@ -1,8 +1,6 @@
-import { ApiException } from '@kubernetes/client-node';
 import { WardenError } from '../errors.ts';
-import { VERSION } from '../version.ts';
 import type { KeptConnection } from './kept-connection.ts';
-import { parseOrText } from './response.ts';
+import { refusal } from './response.ts';
 
 /**
  * The longest answer read: far more than any object or list page the controller asks for (an
@@ -86,7 +84,7 @@ export class KubeRest {
       if (value !== undefined) params.set(name, String(value));
     }
     const search = params.size ? `?${params}` : '';
-    const headers: Record<string, string> = { Accept: ACCEPT, 'User-Agent': `ecr-warden/${VERSION}` };
+    const headers: Record<string, string> = { Accept: ACCEPT };
     if (contentType) headers['Content-Type'] = contentType;
     const answer = await this.#connection.request(
       {
@@ -98,14 +96,7 @@ export class KubeRest {
       this.#maxResponseBytes,
     );
     const { status, text } = answer;
-    if (status < 200 || status > 299) {
-      throw new ApiException(
-        status,
-        `${method} ${path} failed`,
-        parseOrText(text),
-        headersOf(answer.headers),
-      );
-    }
+    if (status < 200 || status > 299) throw refusal(answer, `${method} ${path} failed`);
     if (text === '') return undefined;
     try {
       return JSON.parse(text);
@@ -116,15 +107,6 @@ export class KubeRest {
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** Response headers as ApiException carries them: one string per name. */
-export function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
 
 /**
  * A path of the API with each interpolated part (a namespace, a name) URI-encoded, as the generated

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { KeptConnection } from './kept-connection.ts';
-import { parseOrText, readBody } from './response.ts';
+import { parseOrText, readBody, readChunks } from './response.ts';
 
 /**
  * The longest line (one watch event) read: the apiserver stores objects of at most 1.5 MiB (etcd's
@@ -86,64 +86,49 @@ export async function watchStream(options: WatchStreamOptions): Promise<WatchEnd
       arm,
       options.onEvent,
       options.maxEventBytes ?? MAX_EVENT_BYTES,
-    ).then(
-      (end) => end ?? ended(null),
-      (err: unknown) => ended(err),
-    );
+    ).catch((err: unknown) => ended(err));
   } finally {
     clearTimeout(timer);
   }
 }
 
 /**
- * Reads newline-delimited events until the body ends (`closed`), a line is malformed, or it fails
- * or is aborted (rejects; null when aborted before it began). `onData` is called for every chunk (the inactivity timer).
+ * Reads newline-delimited events until the body ends (`closed`) or a line is malformed; rejects as
+ * readChunks does (an aborted signal, a connection cut, an exception from `onEvent`). `onData` is
+ * called for every chunk (the inactivity timer).
  */
-function readEvents(
+async function readEvents(
   response: IncomingMessage,
   signal: AbortSignal,
   onData: () => void,
   onEvent: (type: string, object: unknown) => void,
   maxEventBytes: number,
-): Promise<WatchEnd | null> {
-  return new Promise((resolve, reject) => {
-    const decoder = new TextDecoder();
-    let pending = '';
-    let pendingBytes = 0;
-    let done = false;
-    const finish = (end: WatchEnd | null, err?: unknown): void => {
-      if (done) return;
-      done = true;
-      response.off('data', onChunk);
-      signal.removeEventListener('abort', onAbort);
-      response.destroy();
-      if (err !== undefined) reject(err);
-      else resolve(end);
-    };
-    const line = (text: string): boolean => {
-      if (text.trim() === '') return true;
-      let event: { type?: unknown; object?: unknown };
-      try {
-        event = JSON.parse(text) as { type?: unknown; object?: unknown };
-      } catch {
-        finish({ kind: 'malformed', message: `a watch event is not JSON: ${text.slice(0, 100)}` });
-        return false;
-      }
-      if (typeof event?.type !== 'string') {
-        finish({ kind: 'malformed', message: `a watch event has no type: ${text.slice(0, 100)}` });
-        return false;
-      }
-      try {
-        onEvent(event.type, event.object);
-      } catch (err) {
-        finish(null, err);
-        return false;
-      }
-      return true;
-    };
+): Promise<WatchEnd> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  let pendingBytes = 0;
+  /** The end a malformed line brought; the reading stops there. */
+  let malformed: WatchEnd | null = null;
+  const stop = new Error('malformed watch stream');
+  const line = (text: string): void => {
+    if (text.trim() === '') return;
+    let event: { type?: unknown; object?: unknown };
+    try {
+      event = JSON.parse(text) as { type?: unknown; object?: unknown };
+    } catch {
+      malformed = { kind: 'malformed', message: `a watch event is not JSON: ${text.slice(0, 100)}` };
+      throw stop;
+    }
+    if (typeof event?.type !== 'string') {
+      malformed = { kind: 'malformed', message: `a watch event has no type: ${text.slice(0, 100)}` };
+      throw stop;
+    }
+    onEvent(event.type, event.object);
+  };
+  try {
     // Only the newly arrived text is searched for line ends; the start of a line still arriving is
     // kept as it came (a rope, not re-copied) and its bytes counted, so a long line costs its length.
-    const onChunk = (chunk: Buffer): void => {
+    await readChunks(response, signal, (chunk) => {
       onData();
       const text = decoder.decode(chunk, { stream: true });
       let at = text.indexOf('\n');
@@ -151,33 +136,24 @@ function readEvents(
         pending += text;
         pendingBytes += chunk.length;
       } else {
-        if (!line(pending + text.slice(0, at)) || done) return;
+        line(pending + text.slice(0, at));
         let from = at + 1;
         for (at = text.indexOf('\n', from); at >= 0; at = text.indexOf('\n', from)) {
-          if (!line(text.slice(from, at)) || done) return;
+          line(text.slice(from, at));
           from = at + 1;
         }
         pending = text.slice(from);
         pendingBytes = Buffer.byteLength(pending);
       }
-      if (pendingBytes > maxEventBytes)
-        finish({ kind: 'malformed', message: `a watch event is longer than ${maxEventBytes} bytes` });
-    };
-    const onAbort = (): void => finish(null, signal.reason);
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    response.on('data', onChunk);
-    response.once('end', () => {
-      pending += decoder.decode();
-      if (pending.trim() !== '' && !line(pending)) return;
-      finish({ kind: 'closed' });
+      if (pendingBytes > maxEventBytes) {
+        malformed = { kind: 'malformed', message: `a watch event is longer than ${maxEventBytes} bytes` };
+        throw stop;
+      }
     });
-    response.once('error', (err) => finish(null, err));
-    response.once('close', () => {
-      if (!response.complete) finish(null, new Error('the watch connection closed mid-stream'));
-    });
-  });
+    line(pending + decoder.decode());
+  } catch (err) {
+    if (err === stop && malformed) return malformed;
+    throw err;
+  }
+  return { kind: 'closed' };
 }
