@@ -6,7 +6,7 @@ import {
 import { AnswerCache } from './cache.ts';
 import { Batcher, type BatchItem } from './batcher.ts';
 import type { CallOutcome, RegistryRef } from './calls.ts';
-import type { Lane } from './types.ts';
+import { type Lane, repositoryKey } from './types.ts';
 
 /** A repository's tag mutability setting, as DescribeRepositories gives it. */
 export interface MutabilitySetting {
@@ -102,13 +102,13 @@ export class TagMutability {
 
   /** isImmutable from an answer within its TTL, at once; undefined when there is none (then ask). */
   immutableCached(registry: RegistryRef, repository: string, tag: string): boolean | null | undefined {
-    const cached = this.#cache.get(`${registry.registryId}/${registry.region}/${repository}`);
+    const cached = this.#cache.get(repositoryKey(registry, repository));
     if (!cached?.fresh) return undefined;
     return cached.value ? isTagImmutable(cached.value, tag) : null;
   }
 
   async setting(lane: Lane, registry: RegistryRef, repository: string): Promise<SettingAnswer> {
-    const key = `${registry.registryId}/${registry.region}/${repository}`;
+    const key = repositoryKey(registry, repository);
     const cached = this.#cache.get(key);
     if (cached?.fresh) return cached.value;
     let pending = this.#inflight.get(key);

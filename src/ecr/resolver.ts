@@ -27,6 +27,7 @@ import {
   type Lane,
   noopObserver,
   type PlatformFacts,
+  repositoryKey,
   type Resolution,
   type ResolverObserver,
   type ScanFacts,
@@ -176,7 +177,7 @@ export class Resolver {
     served: CacheResult[],
     wantMutability: boolean,
   ): Promise<Resolution> {
-    const repoKey = repoKeyOf(loc);
+    const repoKey = repositoryKey(loc, loc.repository);
     // Asked beside the lookups, not after them: a webhook's answer waits for the slower of the two.
     const tagImmutable =
       wantMutability && ref.tag !== null
@@ -254,7 +255,7 @@ export class Resolver {
   resolveCached(ref: ImageReference, options: ResolveOptions = {}): Resolution | undefined {
     const loc = ref.ecr;
     if (!loc) return undefined;
-    const repoKey = repoKeyOf(loc);
+    const repoKey = repositoryKey(loc, loc.repository);
     let tagImmutable: boolean | null = null;
     if (options.tagMutability === true && ref.tag !== null) {
       const known = this.#mutability.immutableCached(loc, loc.repository, ref.tag);
@@ -446,10 +447,6 @@ export class Resolver {
     }
     return unresolved(failure.reason, failure.message);
   }
-}
-
-function repoKeyOf(loc: EcrLocation): string {
-  return `${loc.registryId}/${loc.region}/${loc.repository}`;
 }
 
 function tagKey(repoKey: string, tag: string): string {

@@ -128,3 +128,11 @@ export const noopObserver: ResolverObserver = {
   ecrRequest() {},
   cache() {},
 };
+
+/**
+ * One repository of one registry as a key (`registryId/region/repository`): what the caches, the
+ * lifecycle policies and the refresh's grouping share.
+ */
+export function repositoryKey(registry: { registryId: string; region: string }, repository: string): string {
+  return `${registry.registryId}/${registry.region}/${repository}`;
+}

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.ts';
 import type { Resolver } from '../ecr/resolver.ts';
-import type { ImageFacts, Resolution } from '../ecr/types.ts';
+import { type ImageFacts, type Resolution, repositoryKey } from '../ecr/types.ts';
 import type { Forecaster } from '../lifecycle/forecaster.ts';
 import type { KeepAlive } from '../lifecycle/keepalive.ts';
 import type { Logger } from '../log.ts';
@@ -270,7 +270,7 @@ export class Refresher implements ImageListener {
 
 function repositoryOf(entry: ImageEntry): string {
   const ecr = entry.parsed.ok ? entry.parsed.ref.ecr : null;
-  return ecr ? `${ecr.registryId}/${ecr.region}/${ecr.repository}` : '';
+  return ecr ? repositoryKey(ecr, ecr.repository) : '';
 }
 
 /** Same answer as before? Then nothing changes for metrics (a refresh of an unchanged image is quiet). */

@@ -1,5 +1,5 @@
 import { describeReason } from '../ecr/reasons.ts';
-import type { ImageFacts, Lane } from '../ecr/types.ts';
+import { type ImageFacts, type Lane, repositoryKey } from '../ecr/types.ts';
 import { type ForecastAnswer, type LifecycleImage, PolicyEvaluator } from './forecast.ts';
 import type { LifecyclePolicies, PolicyAnswer, RepositoryLocation } from './policies.ts';
 
@@ -57,7 +57,7 @@ export class Forecaster {
   async forecastMany(images: readonly ImageFacts[], lane: Lane): Promise<ForecastAnswer[]> {
     const byRepository = new Map<string, number[]>();
     images.forEach((facts, i) => {
-      const key = `${facts.registryId}/${facts.region}/${facts.repository}`;
+      const key = repositoryKey(facts, facts.repository);
       const list = byRepository.get(key);
       if (list) list.push(i);
       else byRepository.set(key, [i]);

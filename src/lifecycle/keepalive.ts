@@ -1,7 +1,7 @@
 import { BatchGetImageCommand, type BatchGetImageResponse } from '@aws-sdk/client-ecr';
 import type { SendCall } from '../ecr/calls.ts';
 import { ACCEPTED_MEDIA_TYPES } from '../ecr/indexes.ts';
-import type { FailureReason, ImageFacts } from '../ecr/types.ts';
+import { type FailureReason, type ImageFacts, repositoryKey } from '../ecr/types.ts';
 import type { Logger } from '../log.ts';
 import { BoundedMap } from '../util/lru.ts';
 import type { ForecastAnswer } from './forecast.ts';
@@ -61,7 +61,7 @@ export class KeepAlive {
       const key = imageKey(facts);
       const last = this.#lastRead.get(key);
       if (last !== undefined && now - last < ONCE_A_DAY_MS) continue;
-      const repository = `${facts.registryId}/${facts.region}/${facts.repository}`;
+      const repository = repositoryKey(facts, facts.repository);
       const list = due.get(repository);
       if (list) list.push(facts);
       else due.set(repository, [facts]);
@@ -109,5 +109,5 @@ export class KeepAlive {
 }
 
 function imageKey(facts: ImageFacts): string {
-  return `${facts.registryId}/${facts.region}/${facts.repository}@${facts.digest}`;
+  return `${repositoryKey(facts, facts.repository)}@${facts.digest}`;
 }

@@ -5,7 +5,7 @@ import {
   type GetLifecyclePolicyResponse,
 } from '@aws-sdk/client-ecr';
 import type { SendCall } from '../ecr/calls.ts';
-import type { FailureReason, Lane } from '../ecr/types.ts';
+import { type FailureReason, type Lane, repositoryKey } from '../ecr/types.ts';
 import { BoundedMap } from '../util/lru.ts';
 import type { LifecycleImage, RepositoryPolicy } from './forecast.ts';
 import { parseLifecyclePolicy } from './rules.ts';
@@ -58,8 +58,8 @@ export class LifecyclePolicies {
 
   /** The repository's policy and, for count rules, its images; from cache while fresh. */
   policyOf(lane: Lane, location: RepositoryLocation): Promise<PolicyAnswer> {
-    const key = keyOf(location);
-    const cached = this.cached(location);
+    const key = repositoryKey(location, location.repository);
+    const cached = this.#cached(key);
     if (cached) return Promise.resolve(cached);
     let pending = this.#inflight.get(key);
     if (!pending) {
@@ -78,7 +78,11 @@ export class LifecyclePolicies {
 
   /** The answer policyOf would give from the cache, at once; undefined when none is fresh. */
   cached(location: RepositoryLocation): PolicyAnswer | undefined {
-    const entry = this.#entries.get(keyOf(location));
+    return this.#cached(repositoryKey(location, location.repository));
+  }
+
+  #cached(key: string): PolicyAnswer | undefined {
+    const entry = this.#entries.get(key);
     return entry && this.#now() < entry.until ? entry.answer : undefined;
   }
 
@@ -161,8 +165,4 @@ export class LifecyclePolicies {
       message: `repository ${location.repository} holds more than ${MAX_LISTING_PAGES * LISTING_PAGE_SIZE} images; its count rules are not forecast`,
     };
   }
-}
-
-function keyOf(location: RepositoryLocation): string {
-  return `${location.registryId}/${location.region}/${location.repository}`;
 }
